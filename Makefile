@@ -1,0 +1,27 @@
+# The two README commands are `make run` and `make test`; the rest are for day-to-day work.
+PY := .venv/bin/python
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run up down status test test-unit test-integration setup lint
+
+run: setup            ## start everything in the foreground; Ctrl-C stops it
+	$(PY) -m deploy.stack run
+
+up: setup             ## start everything detached; returns once all is ready
+	$(PY) -m deploy.stack up
+
+down:                 ## stop everything `up`/`run` started (by PID), nothing else
+	@if [ -x $(PY) ]; then $(PY) -m deploy.stack down; else echo "nothing was set up"; fi
+
+status:               ## processes and their memory (RSS)
+	$(PY) -m deploy.stack status
+
+setup:
+	@bash deploy/setup/install.sh
+
+test:                 ## install what is missing, then the whole suite on both profiles
+	@WITH_POSTGRES=1 bash deploy/setup/install.sh
+	bash tests/run.sh
+
+lint:
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .

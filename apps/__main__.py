@@ -1,0 +1,27 @@
+"""`python -m apps <app-id>`: serve one app on 127.0.0.1:$APP_PORT (set by the runner or dapr)."""
+
+import os
+import sys
+
+import uvicorn
+
+MODULES = {
+    "gateway": "apps.gateway.main:app",
+    "order-service": "apps.order_service.main:app",
+    "inventory-service": "apps.inventory_service.main:app",
+    "payment-service": "apps.payment_service.main:app",
+    "notification-service": "apps.notification_service.main:app",
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in MODULES:
+        sys.exit(f"usage: python -m apps {{{','.join(MODULES)}}}")
+    app_id = sys.argv[1]
+    os.environ.setdefault("APP_ID", app_id)
+    uvicorn.run(
+        MODULES[app_id],
+        host="127.0.0.1",
+        port=int(os.environ["APP_PORT"]),
+        log_config=None,
+        access_log=False,
+    )

@@ -1,0 +1,1 @@
+"""Wiring every app shares: settings, logging, telemetry, health, database, Dapr clients, errors."""

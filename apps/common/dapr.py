@@ -1,0 +1,102 @@
+"""Talking to this app's own Dapr sidecar over its HTTP API (service invocation, pub/sub).
+
+Sync clients on purpose: route handlers that use them are plain `def` functions, which FastAPI
+runs in its thread pool, and workflow activities run in worker threads too. The gateway, which
+holds no state, uses the async variant.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from opentelemetry import propagate
+
+from apps.common.settings import get_settings
+
+
+class SidecarError(Exception):
+    """The sidecar or the target behind it could not be reached or answered 5xx."""
+
+
+def _trace_headers() -> dict[str, str]:
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    return headers
+
+
+class DaprClient:
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.settings = get_settings()
+        self.http = httpx.Client(base_url=self.settings.dapr_url, timeout=timeout)
+
+    def invoke(
+        self, app_id: str, method: str, *, verb: str = "POST", body: Any = None
+    ) -> httpx.Response:
+        try:
+            return self.http.request(
+                verb,
+                f"/v1.0/invoke/{app_id}/method/{method.lstrip('/')}",
+                content=None if body is None else json.dumps(body),
+                headers={"content-type": "application/json", **_trace_headers()},
+            )
+        except httpx.HTTPError as exc:
+            raise SidecarError(f"invoke {app_id}/{method}: {exc}") from exc
+
+    def publish(self, topic: str, data: dict[str, Any], *, key: str | None = None) -> None:
+        params = {"metadata.partitionKey": key} if key else None
+        try:
+            resp = self.http.post(
+                f"/v1.0/publish/{self.settings.pubsub_name}/{topic}",
+                content=json.dumps(data),
+                params=params,
+                headers={"content-type": "application/json", **_trace_headers()},
+            )
+        except httpx.HTTPError as exc:
+            raise SidecarError(f"publish {topic}: {exc}") from exc
+        if resp.status_code >= 300:
+            raise SidecarError(f"publish {topic}: HTTP {resp.status_code} {resp.text[:200]}")
+
+    def sidecar_ready(self) -> bool:
+        try:
+            return self.http.get("/v1.0/healthz/outbound", timeout=2).status_code < 300
+        except httpx.HTTPError:
+            return False
+
+
+class AsyncDaprClient:
+    def __init__(self, timeout: float = 15.0) -> None:
+        self.settings = get_settings()
+        self.http = httpx.AsyncClient(base_url=self.settings.dapr_url, timeout=timeout)
+
+    async def invoke(
+        self,
+        app_id: str,
+        method: str,
+        *,
+        verb: str = "GET",
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        try:
+            return await self.http.request(
+                verb,
+                f"/v1.0/invoke/{app_id}/method/{method.lstrip('/')}",
+                content=body,
+                params=params,
+                headers={**(headers or {}), **_trace_headers()},
+            )
+        except httpx.HTTPError as exc:
+            raise SidecarError(f"invoke {app_id}/{method}: {exc}") from exc
+
+    async def sidecar_ready(self) -> bool:
+        try:
+            resp = await self.http.get("/v1.0/healthz/outbound", timeout=2)
+            return resp.status_code < 300
+        except httpx.HTTPError:
+            return False
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

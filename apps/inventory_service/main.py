@@ -1,0 +1,18 @@
+"""inventory-service: stock levels and reservations, driven by Kafka commands."""
+
+from apps.common.app import create_app
+from apps.common.dapr import DaprClient
+from apps.common.db import Database
+from apps.common.pubsub import subscription_router
+from apps.common.settings import get_settings
+from apps.inventory_service.routes import api_router, subscriptions
+
+db = Database(get_settings().database_url)
+db.create_tables()
+dapr = DaprClient()
+
+app = create_app(
+    "inventory-service",
+    routers=[api_router(db), subscription_router(subscriptions(db, dapr))],
+    readiness={"database": lambda: db.ping() is None, "sidecar": dapr.sidecar_ready},
+)

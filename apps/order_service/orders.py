@@ -1,0 +1,338 @@
+"""Order rules: placing (idempotent), the status machine, and the saga's recorded progress."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from apps.common.contracts import PlaceOrder
+from apps.common.db import Database
+from apps.common.money import format_amount, from_cents, to_cents
+from apps.common.problems import Problem
+from apps.order_service.store import Order, OrderLine, OrderSaga, utcnow
+from workflows.steps import NOTIFICATION_SENT, ORDER_CONFIRMED
+
+TERMINAL = {"CANCELLED", "DELIVERED"}
+
+
+class IdempotencyConflict(Problem):
+    def __init__(self) -> None:
+        super().__init__(409, "Idempotency-Key reused", "this key was used with another body")
+
+
+def request_hash(order: PlaceOrder) -> str:
+    canonical = json.dumps(order.wire(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def place_order(
+    db: Database, order: PlaceOrder, idempotency_key: str | None, traceparent: str | None
+) -> tuple[Order, bool]:
+    """Stores a new PENDING order, or returns the one this Idempotency-Key already created.
+    The second value says whether the order is new."""
+    digest = request_hash(order)
+    if idempotency_key:
+        existing = _by_key(db, idempotency_key)
+        if existing is not None:
+            return _same_request(existing, digest), False
+    total = sum(to_cents(line.unit_price) * line.quantity for line in order.items)
+    trace_id = traceparent.split("-")[1] if traceparent and traceparent.count("-") == 3 else None
+    row = Order(
+        order_id=str(uuid.uuid4()),
+        customer_id=order.customer_id,
+        total_cents=total,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        trace_id=trace_id,
+        traceparent=traceparent,
+    )
+    with db.session() as s:
+        s.add(row)
+        s.flush()
+        s.add_all(
+            OrderLine(
+                order_id=row.order_id,
+                product_id=line.product_id,
+                quantity=line.quantity,
+                unit_price_cents=to_cents(line.unit_price),
+            )
+            for line in order.items
+        )
+        s.add(OrderSaga(order_id=row.order_id))
+        try:
+            s.commit()
+        except IntegrityError:  # the same key raced us
+            s.rollback()
+            existing = _by_key(db, idempotency_key) if idempotency_key else None
+            if existing is None:
+                raise
+            return _same_request(existing, digest), False
+    return row, True
+
+
+def _same_request(existing: Order, digest: str) -> Order:
+    if existing.request_hash != digest:
+        raise IdempotencyConflict()
+    return existing
+
+
+def _by_key(db: Database, key: str) -> Order | None:
+    with db.session() as s:
+        return s.exec(select(Order).where(Order.idempotency_key == key)).first()
+
+
+def get_order(db: Database, order_id: str) -> Order | None:
+    with db.session() as s:
+        return s.get(Order, order_id)
+
+
+def saga_input(db: Database, order: Order) -> dict:
+    """What the workflow needs to run the saga for this order (plain JSON)."""
+    with db.session() as s:
+        lines = s.exec(select(OrderLine).where(OrderLine.order_id == order.order_id)).all()
+    return {
+        "orderId": order.order_id,
+        "customerId": order.customer_id,
+        "totalAmount": format_amount(from_cents(order.total_cents)),
+        "items": [{"productId": ln.product_id, "quantity": ln.quantity} for ln in lines],
+        "traceparent": order.traceparent,
+    }
+
+
+def mark_workflow_started(db: Database, order_id: str) -> None:
+    with db.session() as s:
+        s.execute(
+            update(Order).where(col(Order.order_id) == order_id).values(workflow_started=True)
+        )
+        s.commit()
+
+
+def unstarted_orders(db: Database, limit: int = 50) -> list[Order]:
+    with db.session() as s:
+        query = select(Order).where(col(Order.workflow_started).is_(False)).limit(limit)
+        return list(s.exec(query).all())
+
+
+def record_progress(
+    db: Database,
+    order_id: str,
+    *,
+    order_status: str | None = None,
+    saga_status: str | None = None,
+    completed: str | None = None,
+    compensated: list[str] | None = None,
+    failure_reason: str | None = None,
+) -> bool:
+    """Applies one saga step to the order and its saga record (safe to repeat), and answers
+    whether a cancel has been requested meanwhile."""
+    with db.session() as s:
+        order = s.get(Order, order_id)
+        saga = s.get(OrderSaga, order_id)
+        if order is None or saga is None:
+            raise LookupError(f"order {order_id} not found")
+        now = utcnow()
+        if order_status:
+            order.status, order.updated_at = order_status, now
+        if saga_status:
+            saga.status = saga_status
+        if completed and completed not in saga.completed_steps:
+            saga.completed_steps_json = json.dumps([*saga.completed_steps, completed])
+        for step in compensated or []:
+            if step not in saga.compensated_steps:
+                saga.compensated_steps_json = json.dumps([*saga.compensated_steps, step])
+        if failure_reason:
+            saga.failure_reason = failure_reason
+        saga.updated_at = now
+        order.updated_at = now
+        s.add_all([order, saga])
+        s.commit()
+        return saga.cancel_requested
+
+
+def complete_saga(db: Database, order_id: str) -> bool:
+    """CONFIRMED + COMPLETED in one step, unless a cancel was requested first (then False)."""
+    with db.session() as s:
+        now = utcnow()
+        done = s.execute(
+            update(OrderSaga)
+            .where(col(OrderSaga.order_id) == order_id)
+            .where(col(OrderSaga.status) == "STARTED")
+            .where(col(OrderSaga.cancel_requested).is_(False))
+            .values(status="COMPLETED", updated_at=now)
+        ).rowcount
+        if done:
+            s.execute(
+                update(Order)
+                .where(col(Order.order_id) == order_id)
+                .values(status="CONFIRMED", updated_at=now)
+            )
+        s.commit()
+    if done:
+        record_progress(db, order_id, completed=ORDER_CONFIRMED)
+        record_progress(db, order_id, completed=NOTIFICATION_SENT)
+        return True
+    saga = _saga(db, order_id)
+    return saga is not None and saga.status == "COMPLETED"
+
+
+def _saga(db: Database, order_id: str) -> OrderSaga | None:
+    with db.session() as s:
+        return s.get(OrderSaga, order_id)
+
+
+def ship(db: Database, order_id: str) -> Order:
+    # Lock the saga row first, as begin_cancel does: a ship and a cancel never both win.
+    with db.session() as s:
+        now = utcnow()
+        changed = (
+            s.execute(
+                update(OrderSaga)
+                .where(col(OrderSaga.order_id) == order_id)
+                .where(col(OrderSaga.status) == "COMPLETED")
+                .values(updated_at=now)
+            ).rowcount
+            and s.execute(
+                update(Order)
+                .where(col(Order.order_id) == order_id)
+                .where(col(Order.status) == "CONFIRMED")
+                .values(status="SHIPPED", updated_at=now)
+            ).rowcount
+        )
+        s.commit() if changed else s.rollback()
+    return _after_transition(db, order_id, "SHIPPED", "CONFIRMED")
+
+
+def deliver(db: Database, order_id: str) -> Order:
+    with db.session() as s:
+        s.execute(
+            update(Order)
+            .where(col(Order.order_id) == order_id)
+            .where(col(Order.status) == "SHIPPED")
+            .values(status="DELIVERED", updated_at=utcnow())
+        )
+        s.commit()
+    return _after_transition(db, order_id, "DELIVERED", "SHIPPED")
+
+
+def _after_transition(db: Database, order_id: str, to: str, needs: str) -> Order:
+    order = get_order(db, order_id)
+    if order is None:
+        raise Problem(404, "Order not found", f"no order {order_id}")
+    if order.status != to:
+        raise Problem(409, "Order status conflict", f"order is {order.status}; {to} needs {needs}")
+    return order
+
+
+def begin_cancel(db: Database, order_id: str) -> str:
+    """Decides what a cancel request means now, atomically against the saga finishing:
+    'noop' (cancelled or cancelling already), 'in-flight' (the running saga will see the flag
+    and compensate) or 'confirmed' (the caller starts the workflow that undoes the order)."""
+    with db.session() as s:
+        order = s.get(Order, order_id)
+        if order is None:
+            raise Problem(404, "Order not found", f"no order {order_id}")
+        if order.status in ("SHIPPED", "DELIVERED"):
+            raise Problem(409, "Order already shipped", f"order is {order.status}")
+        flagged = s.execute(
+            update(OrderSaga)
+            .where(col(OrderSaga.order_id) == order_id)
+            .where(col(OrderSaga.status) == "STARTED")
+            .values(cancel_requested=True)
+        ).rowcount
+        claimed = (
+            0
+            if flagged
+            else s.execute(
+                update(OrderSaga)
+                .where(col(OrderSaga.order_id) == order_id)
+                .where(col(OrderSaga.status) == "COMPLETED")
+                .values(status="COMPENSATING")
+            ).rowcount
+        )
+        if claimed:  # we hold the saga row now; a ship that committed first wins
+            status = s.execute(select(Order.status).where(Order.order_id == order_id)).scalar()
+            if status in ("SHIPPED", "DELIVERED"):
+                s.rollback()
+                raise Problem(409, "Order already shipped", f"order is {status}")
+        s.commit()
+    if flagged:
+        return "in-flight"
+    return "confirmed" if claimed else "noop"
+
+
+def list_orders(
+    db: Database, customer_id: str, limit: int, cursor: str | None
+) -> tuple[list[Order], str | None]:
+    """Newest first; the cursor is the (created_at, order_id) of the last order returned."""
+    with db.session() as s:
+        query = select(Order).where(Order.customer_id == customer_id)
+        if cursor:
+            created, last_id = _decode_cursor(cursor)
+            query = query.where(
+                (col(Order.created_at) < created)
+                | ((col(Order.created_at) == created) & (col(Order.order_id) < last_id))
+            )
+        query = query.order_by(col(Order.created_at).desc(), col(Order.order_id).desc())
+        rows = list(s.exec(query.limit(limit + 1)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _encode_cursor(rows[-1]) if more and rows else None
+    return rows, next_cursor
+
+
+def _encode_cursor(order: Order) -> str:
+    raw = f"{order.created_at.isoformat()}|{order.order_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created), order_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, "Invalid cursor", "use the `next` value of a previous page") from exc
+
+
+def order_view(db: Database, order: Order) -> dict:
+    with db.session() as s:
+        lines = s.exec(
+            select(OrderLine)
+            .where(OrderLine.order_id == order.order_id)
+            .order_by(col(OrderLine.id))
+        ).all()
+        saga = s.get(OrderSaga, order.order_id)
+    return {
+        "orderId": order.order_id,
+        "customerId": order.customer_id,
+        "status": order.status,
+        "totalAmount": format_amount(from_cents(order.total_cents)),
+        "items": [
+            {
+                "productId": ln.product_id,
+                "quantity": ln.quantity,
+                "unitPrice": format_amount(from_cents(ln.unit_price_cents)),
+            }
+            for ln in lines
+        ],
+        "saga": {
+            "status": saga.status if saga else None,
+            "completedSteps": saga.completed_steps if saga else [],
+            "compensatedSteps": saga.compensated_steps if saga else [],
+            "failureReason": saga.failure_reason if saga else None,
+        },
+        "traceId": order.trace_id,
+        "createdAt": _utc(order.created_at),
+        "updatedAt": _utc(order.updated_at),
+    }
+
+
+def _utc(moment: datetime) -> str:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

@@ -1,0 +1,56 @@
+"""Order persistence: the order, its lines, and the saga's progress (`order_saga`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    order_id: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(index=True, max_length=64)
+    status: str = "PENDING"
+    total_cents: int
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
+    request_hash: str
+    trace_id: str | None = None
+    traceparent: str | None = None
+    workflow_started: bool = False  # False until the saga's workflow instance exists
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_line"
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(index=True, foreign_key="orders.order_id", max_length=64)
+    product_id: str = Field(max_length=64)
+    quantity: int
+    unit_price_cents: int
+
+
+class OrderSaga(SQLModel, table=True):
+    __tablename__ = "order_saga"
+    order_id: str = Field(primary_key=True, foreign_key="orders.order_id", max_length=64)
+    status: str = "STARTED"
+    completed_steps_json: str = "[]"
+    compensated_steps_json: str = "[]"
+    failure_reason: str | None = None
+    cancel_requested: bool = False  # set by a cancel request while the saga is in flight
+    started_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def completed_steps(self) -> list[str]:
+        return json.loads(self.completed_steps_json)
+
+    @property
+    def compensated_steps(self) -> list[str]:
+        return json.loads(self.compensated_steps_json)

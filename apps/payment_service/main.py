@@ -1,0 +1,17 @@
+"""payment-service: customer balances, charges and refunds (called by the saga via Dapr)."""
+
+from apps.common.app import create_app
+from apps.common.dapr import DaprClient
+from apps.common.db import Database
+from apps.common.settings import get_settings
+from apps.payment_service.routes import api_router
+
+db = Database(get_settings().database_url)
+db.create_tables()
+dapr = DaprClient()
+
+app = create_app(
+    "payment-service",
+    routers=[api_router(db)],
+    readiness={"database": lambda: db.ping() is None, "sidecar": dapr.sidecar_ready},
+)

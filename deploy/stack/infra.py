@@ -1,0 +1,301 @@
+"""Infrastructure services of the local stack: Kafka (single KRaft node), Zipkin, PostgreSQL.
+
+Binaries come from the set-up scripts: deploy/setup/kafka.sh, zipkin.sh and postgres.sh.
+Everything binds to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import socket
+import struct
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from deploy.stack.paths import pinned_versions
+from deploy.stack.process import Service, http_ok
+
+KAFKA_PORT = 9092
+KAFKA_CONTROLLER_PORT = 9095  # not the usual 9093, which another component of the stack uses
+ZIPKIN_PORT = 9411
+POSTGRES_PORT = 5433  # not 5432, so a system PostgreSQL can keep running
+
+TOPICS = [
+    "reserve-stock",
+    "release-stock",
+    "stock-replies",
+    "order-confirmed",
+    "order-cancelled",
+    "dead-letters",
+]
+TOPIC_PARTITIONS = 3
+DATABASES = ["orders", "inventory", "payments", "notifications", "dapr_state"]
+
+HOST = "127.0.0.1"
+JAVA = shutil.which("java") or "java"
+# Kafka's command-line tools are short-lived: small heap, quick start-up.
+TOOL_JVM = ["-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
+
+
+def _run(what: str, argv: list[str]) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        out = (done.stdout + done.stderr).strip()[-2000:]
+        raise RuntimeError(f"{what} failed (exit {done.returncode}): {' '.join(argv)}\n{out}")
+    return done.stdout
+
+
+# --- Kafka -------------------------------------------------------------------------------------
+
+
+# Two tiny Kafka protocol calls (ApiVersions, CreateTopics) so that readiness and topic creation
+# need no JVM: each Kafka command-line tool takes seconds to start on this 2-core machine.
+
+
+def _kafka_call(api_key: int, version: int, body: bytes, timeout: float = 2.0) -> bytes:
+    """One request on a fresh connection to the broker; returns the response body."""
+    client_id = b"order-platform-stack"
+    request = struct.pack(">hhih", api_key, version, 1, len(client_id)) + client_id + body
+    with socket.create_connection((HOST, KAFKA_PORT), timeout=timeout) as s:
+        s.sendall(struct.pack(">i", len(request)) + request)
+        (size,) = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))
+        response = s.recv(size, socket.MSG_WAITALL)
+    if len(response) != size:
+        raise ConnectionError("short Kafka response")
+    return response[4:]  # after the correlation id
+
+
+def kafka_answers() -> bool:
+    """True once the broker answers ApiVersions without error, i.e. it serves requests."""
+    try:
+        return _kafka_call(18, 0, b"")[:2] == b"\0\0"
+    except (OSError, struct.error):
+        return False
+
+
+def kafka_create_topics(topics: list[str], partitions: int) -> dict[str, int]:
+    """CreateTopics v2 with replication factor 1; returns the error code for each topic."""
+    body = struct.pack(">i", len(topics))
+    for topic in topics:
+        name = topic.encode()
+        body += struct.pack(">h", len(name)) + name + struct.pack(">ihii", partitions, 1, 0, 0)
+    body += struct.pack(">i?", 10_000, False)  # timeout ms, validate only
+    response = _kafka_call(19, 2, body, timeout=15.0)
+    codes, pos = {}, 8  # after throttle time and topic count
+    for _ in range(struct.unpack_from(">i", response, 4)[0]):
+        (name_len,) = struct.unpack_from(">h", response, pos)
+        name = response[pos + 2 : pos + 2 + name_len].decode()
+        code, message_len = struct.unpack_from(">hh", response, pos + 2 + name_len)
+        codes[name] = code
+        pos += 2 + name_len + 4 + max(message_len, 0)
+    return codes
+
+
+def _kafka_properties(data_dir: Path) -> str:
+    return f"""# Written by deploy/stack/infra.py: one KRaft node, combined broker and controller.
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers={HOST}:{KAFKA_CONTROLLER_PORT}
+listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},CONTROLLER://{HOST}:{KAFKA_CONTROLLER_PORT}
+advertised.listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},CONTROLLER://{HOST}:{KAFKA_CONTROLLER_PORT}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+log.dirs={data_dir}
+num.partitions={TOPIC_PARTITIONS}
+auto.create.topics.enable=true
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+# 50 by default; a few are plenty here and make the first consumer group start faster.
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+"""
+
+
+def kafka_tool_argv(kafka_home: Path, main_class: str, *args: str) -> list[str]:
+    """A command line for one of Kafka's tools, e.g. org.apache.kafka.tools.TopicCommand."""
+    return [
+        JAVA,
+        *TOOL_JVM,
+        "-Dlog4j2.level=WARN",
+        "-cp",
+        f"{kafka_home}/libs/*",
+        main_class,
+        *args,
+    ]
+
+
+def _kafka(run_dir: Path, home: Path) -> Service:
+    work = run_dir / "kafka"
+    data = work / "data"
+    props = work / "server.properties"
+
+    def prepare() -> None:
+        if not (home / "libs").is_dir():
+            raise RuntimeError(f"Kafka is not installed in {home}: run deploy/setup/kafka.sh")
+        work.mkdir(parents=True, exist_ok=True)
+        props.write_text(_kafka_properties(data))
+        # The storage tool writes meta.properties last, so without it the directory is leftovers.
+        if not (data / "meta.properties").exists():
+            shutil.rmtree(data, ignore_errors=True)
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            fmt = ["format", "--standalone", "-t", cluster_id, "-c", str(props)]
+            _run("kafka storage format", kafka_tool_argv(home, "kafka.tools.StorageTool", *fmt))
+
+    def after_ready() -> None:
+        # Retried for a while: just after start the broker may still be fenced (no broker for
+        # the replicas yet). Error 36 is TOPIC_ALREADY_EXISTS.
+        pending, deadline = list(TOPICS), time.monotonic() + 60
+        while True:
+            codes = kafka_create_topics(pending, TOPIC_PARTITIONS)
+            pending = [t for t, code in codes.items() if code not in (0, 36)]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"could not create Kafka topics (error codes): {codes}")
+            time.sleep(0.5)
+
+    return Service(
+        name="kafka",
+        argv=[
+            JAVA,
+            "-Xms128m",
+            "-Xmx512m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            "-Djava.net.preferIPv4Stack=true",
+            f"-Dlog4j2.configurationFile={home}/config/log4j2.properties",
+            "-cp",
+            f"{home}/libs/*",
+            "kafka.Kafka",
+            str(props),
+        ],
+        log=run_dir / "logs" / "kafka.log",
+        cwd=work,
+        ready=kafka_answers,
+        ports=[KAFKA_PORT, KAFKA_CONTROLLER_PORT],
+        prepare=prepare,
+        after_ready=after_ready,
+        ready_timeout=120.0,
+    )
+
+
+# --- Zipkin ------------------------------------------------------------------------------------
+
+
+def _zipkin(run_dir: Path, home: Path) -> Service:
+    jar = home / "zipkin.jar"
+
+    def prepare() -> None:
+        if not jar.is_file():
+            raise RuntimeError(f"Zipkin is not installed in {home}: run deploy/setup/zipkin.sh")
+
+    return Service(
+        name="zipkin",
+        # Spring Boot replaces a list property as a whole, so the port entry is given in full.
+        argv=[
+            JAVA,
+            "-Xms64m",
+            "-Xmx256m",
+            "-Djava.net.preferIPv4Stack=true",
+            "-jar",
+            str(jar),
+            f"--armeria.ports[0].ip={HOST}",
+            f"--armeria.ports[0].port={ZIPKIN_PORT}",
+            "--armeria.ports[0].protocols[0]=http",
+        ],
+        log=run_dir / "logs" / "zipkin.log",
+        cwd=home,
+        # In-memory storage keeps 500k spans by default, more than the 256 MB heap holds.
+        env={"STORAGE_TYPE": "mem", "MEM_MAX_SPANS": "50000", "QUERY_PORT": str(ZIPKIN_PORT)},
+        ready=lambda: http_ok(f"http://{HOST}:{ZIPKIN_PORT}/health"),
+        ports=[ZIPKIN_PORT],
+        prepare=prepare,
+    )
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+
+def postgres_bin_dir() -> Path:
+    """The newest PostgreSQL server installed (deploy/setup/postgres.sh installs one)."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
+    )
+    if not found:
+        raise RuntimeError("PostgreSQL server not found: run deploy/setup/postgres.sh")
+    return found[-1].parent
+
+
+def _chown(path: Path, user: str) -> None:
+    shutil.chown(path, user, user)
+    path.chmod(0o700)
+
+
+def _postgres(run_dir: Path) -> Service:
+    user = "postgres"
+    bin_dir = postgres_bin_dir()
+    work = run_dir / "postgres"  # also the unix socket directory
+    data = work / "data"
+    connect = ["-h", HOST, "-p", str(POSTGRES_PORT), "-U", "postgres"]
+    psql = [str(bin_dir / "psql"), *connect, "-d", "postgres", "-XqtA", "-v", "ON_ERROR_STOP=1"]
+
+    def as_user(*argv: str) -> list[str]:
+        return ["runuser", "-u", user, "--", *argv]
+
+    def prepare() -> None:
+        work.mkdir(parents=True, exist_ok=True)
+        _chown(work, user)
+        if subprocess.run(as_user("test", "-w", str(work))).returncode != 0:
+            raise RuntimeError(
+                f"user {user} cannot reach {work}: every parent directory "
+                "must be searchable by others (chmod o+x)"
+            )
+        if (data / "PG_VERSION").exists():
+            return
+        # initdb into a side directory, renamed when complete, so a rerun never sees half of one.
+        partial = work / "data.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        options = "-U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 --no-instructions"
+        _run("initdb", as_user(str(bin_dir / "initdb"), "-D", str(partial), *options.split()))
+        partial.rename(data)
+
+    def after_ready() -> None:
+        existing = _run("psql", [*psql, "-c", "SELECT datname FROM pg_database"]).split()
+        for db in DATABASES:
+            if db not in existing:
+                _run("psql", [*psql, "-c", f'CREATE DATABASE "{db}"'])
+
+    return Service(
+        name="postgres",
+        # -h: TCP on 127.0.0.1 only; -k: unix socket in run_dir, not /var/run/postgresql.
+        argv=[str(bin_dir / "postgres"), "-D", str(data), "-p", str(POSTGRES_PORT)]
+        + ["-h", HOST, "-k", str(work)],
+        log=run_dir / "logs" / "postgres.log",
+        cwd=work,
+        ready=lambda: subprocess.run([str(bin_dir / "pg_isready"), "-q", *connect]).returncode == 0,
+        ports=[POSTGRES_PORT],
+        prepare=prepare,
+        after_ready=after_ready,
+        user=user,  # PostgreSQL refuses to run as root; the runner drops to this user
+    )
+
+
+def infra_services(profile: str, run_dir: Path, cache_dir: Path) -> list[Service]:
+    versions = pinned_versions()
+    kafka_home = cache_dir / f"kafka-{versions['KAFKA_VERSION']}"
+    zipkin_home = cache_dir / f"zipkin-{versions['ZIPKIN_VERSION']}"
+    services = [_kafka(run_dir, kafka_home), _zipkin(run_dir, zipkin_home)]
+    if profile == "postgres":
+        services.append(_postgres(run_dir))
+    return services

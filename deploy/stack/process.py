@@ -1,0 +1,38 @@
+"""What the stack runner needs to know about one process it starts."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Service:
+    name: str  # shown in every message about it, e.g. "kafka", "order-service/daprd"
+    argv: list[str]
+    log: Path
+    cwd: Path
+    ready: Callable[[], bool]  # polled until it returns True
+    env: dict[str, str] = field(default_factory=dict)
+    ports: list[int] = field(default_factory=list)  # must be free before anything starts
+    prepare: Callable[[], None] | None = None  # runs before the process starts
+    after_ready: Callable[[], None] | None = None  # runs once it is ready
+    ready_timeout: float = 90.0
+    user: str | None = None  # run as this user (PostgreSQL refuses to run as root)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return 200 <= resp.status < 300
+    except OSError:
+        return False

@@ -1,0 +1,61 @@
+"""Reads dapr.yaml (the dapr CLI's multi-app run file) into the processes it describes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+@dataclass
+class AppSpec:
+    app_id: str
+    app_dir: Path
+    app_port: int
+    http_port: int
+    grpc_port: int
+    metrics_port: int
+    command: list[str]
+    resources_paths: list[Path]
+    config: Path
+    placement: str
+    scheduler: str
+    health_path: str
+    health_check: bool
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def load_runfile(path: Path, profile: str) -> list[AppSpec]:
+    doc = yaml.safe_load(path.read_text())
+    common = doc.get("common", {})
+    base = path.parent
+    specs = []
+    for app in doc["apps"]:
+        merged = {**common, **app, "env": {**common.get("env", {}), **app.get("env", {})}}
+        paths = [base / p for p in merged["resourcesPaths"]]
+        if profile == "postgres":  # the one place the profile changes the topology
+            paths = [p.parent / "postgres" if p.name == "sqlite" else p for p in paths]
+        app_port = int(merged["appPort"])
+        if merged["appID"] == "gateway" and os.environ.get("GATEWAY_PORT"):
+            app_port = int(os.environ["GATEWAY_PORT"])
+        specs.append(
+            AppSpec(
+                app_id=merged["appID"],
+                app_dir=(base / merged.get("appDirPath", ".")).resolve(),
+                app_port=app_port,
+                http_port=int(merged["daprHTTPPort"]),
+                grpc_port=int(merged["daprGRPCPort"]),
+                metrics_port=int(merged["metricsPort"]),
+                command=list(merged["command"]),
+                resources_paths=[p.resolve() for p in paths],
+                config=(base / merged["configFilePath"]).resolve(),
+                placement=merged.get("placementHostAddress", "127.0.0.1:50005"),
+                scheduler=merged.get("schedulerHostAddress", "127.0.0.1:50006"),
+                health_path=merged.get("appHealthCheckPath", "/healthz"),
+                health_check=bool(merged.get("enableAppHealthCheck", False)),
+                env={k: str(v) for k, v in merged["env"].items()},
+            )
+        )
+    return specs

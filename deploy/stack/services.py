@@ -1,0 +1,165 @@
+"""The Dapr control plane and the app/sidecar pairs, as Services the runner starts."""
+
+from __future__ import annotations
+
+import os
+
+from deploy.stack.paths import LOG_DIR, ROOT, RUN_DIR, dapr_bin
+from deploy.stack.process import Service, http_ok
+from deploy.stack.runfile import AppSpec
+
+# Placement and scheduler default their health and metrics ports to 8080/9090: moved away.
+PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS = 50005, 8081, 9091
+SCHEDULER_PORT, SCHEDULER_HEALTH, SCHEDULER_METRICS = 50006, 8082, 9093
+SCHEDULER_ETCD_CLIENT = 2379
+POSTGRES_DATABASES = {"orders", "inventory", "payments", "notifications"}
+
+
+def control_plane() -> list[Service]:
+    scheduler_data = RUN_DIR / "scheduler"
+    return [
+        Service(
+            name="placement",
+            argv=[
+                str(dapr_bin("placement")),
+                "--port",
+                str(PLACEMENT_PORT),
+                "--listen-address",
+                "127.0.0.1",
+                "--healthz-port",
+                str(PLACEMENT_HEALTH),
+                "--healthz-listen-address",
+                "127.0.0.1",
+                "--metrics-port",
+                str(PLACEMENT_METRICS),
+                "--metrics-listen-address",
+                "127.0.0.1",
+                "--log-as-json",
+            ],
+            log=LOG_DIR / "placement.log",
+            cwd=RUN_DIR,
+            ports=[PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS],
+            ready=lambda: http_ok(f"http://127.0.0.1:{PLACEMENT_HEALTH}/healthz"),
+        ),
+        Service(
+            name="scheduler",
+            argv=[
+                str(dapr_bin("scheduler")),
+                "--port",
+                str(SCHEDULER_PORT),
+                "--listen-address",
+                "127.0.0.1",
+                "--healthz-port",
+                str(SCHEDULER_HEALTH),
+                "--healthz-listen-address",
+                "127.0.0.1",
+                "--metrics-port",
+                str(SCHEDULER_METRICS),
+                "--metrics-listen-address",
+                "127.0.0.1",
+                "--etcd-data-dir",
+                str(scheduler_data),
+                "--etcd-client-port",
+                str(SCHEDULER_ETCD_CLIENT),
+                "--log-as-json",
+            ],
+            log=LOG_DIR / "scheduler.log",
+            cwd=RUN_DIR,
+            ports=[
+                SCHEDULER_PORT,
+                SCHEDULER_HEALTH,
+                SCHEDULER_METRICS,
+                SCHEDULER_ETCD_CLIENT,
+                SCHEDULER_ETCD_CLIENT + 1,
+            ],
+            ready=lambda: http_ok(f"http://127.0.0.1:{SCHEDULER_HEALTH}/healthz"),
+            prepare=lambda: scheduler_data.mkdir(parents=True, exist_ok=True),
+        ),
+    ]
+
+
+def app_env(app: AppSpec, profile: str) -> dict[str, str]:
+    env = {
+        **app.env,
+        "APP_ID": app.app_id,
+        "APP_PORT": str(app.app_port),
+        "DAPR_HTTP_PORT": str(app.http_port),
+        "DAPR_GRPC_PORT": str(app.grpc_port),
+        "DAPR_METRICS_PORT": str(app.metrics_port),
+        "DATA_DIR": str(RUN_DIR / "data"),
+        "PYTHONUNBUFFERED": "1",
+        "PATH": f"{ROOT / '.venv/bin'}:{os.environ.get('PATH', '')}",
+    }
+    if profile == "postgres" and app.env.get("DB_NAME"):
+        env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5433/{app.env['DB_NAME']}"
+    return env
+
+
+def app_and_sidecar(app: AppSpec, internal_grpc_port: int, profile: str) -> list[Service]:
+    argv = [
+        str(dapr_bin("daprd")),
+        "--app-id",
+        app.app_id,
+        "--app-port",
+        str(app.app_port),
+        "--app-protocol",
+        "http",
+        "--dapr-listen-addresses",
+        "127.0.0.1",
+        "--dapr-http-port",
+        str(app.http_port),
+        "--dapr-grpc-port",
+        str(app.grpc_port),
+        "--dapr-internal-grpc-port",
+        str(internal_grpc_port),
+        "--dapr-internal-grpc-listen-address",
+        "127.0.0.1",
+        "--metrics-port",
+        str(app.metrics_port),
+        "--enable-metrics",
+        "--metrics-listen-address",
+        "127.0.0.1",
+        "--config",
+        str(app.config),
+        "--placement-host-address",
+        app.placement,
+        "--scheduler-host-address",
+        app.scheduler,
+        "--log-as-json",
+    ]
+    for path in app.resources_paths:
+        argv += ["--resources-path", str(path)]
+    if app.health_check:
+        argv += [
+            "--enable-app-health-check",
+            "--app-health-check-path",
+            app.health_path,
+            "--app-health-probe-interval",
+            "3",
+            "--app-health-threshold",
+            "3",
+        ]
+    return [
+        Service(
+            name=app.app_id,
+            argv=[
+                str(app.app_dir / app.command[0])
+                if app.command[0].startswith(".")
+                else app.command[0],
+                *app.command[1:],
+            ],
+            log=LOG_DIR / f"{app.app_id}.log",
+            cwd=app.app_dir,
+            env=app_env(app, profile),
+            ports=[app.app_port],
+            ready=lambda: http_ok(f"http://127.0.0.1:{app.app_port}/healthz"),
+        ),
+        Service(
+            name=f"{app.app_id}/daprd",
+            argv=argv,
+            log=LOG_DIR / f"{app.app_id}.daprd.log",
+            cwd=app.app_dir,
+            ports=[app.http_port, app.grpc_port, app.metrics_port, internal_grpc_port],
+            ready=lambda: http_ok(f"http://127.0.0.1:{app.http_port}/v1.0/healthz"),
+        ),
+    ]

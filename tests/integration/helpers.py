@@ -1,0 +1,86 @@
+"""Driving the public API the way a client would, and waiting for sagas to settle."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import httpx
+
+TERMINAL = {"CONFIRMED", "CANCELLED"}
+
+
+def stock(api: httpx.Client, product_id: str, available: int) -> None:
+    resp = api.put(f"/inventory/{product_id}", json={"available": available})
+    assert resp.status_code == 200, resp.text
+
+
+def fund(api: httpx.Client, customer_id: str, balance: str) -> None:
+    resp = api.put(f"/accounts/{customer_id}", json={"balance": balance})
+    assert resp.status_code == 200, resp.text
+
+
+def place(
+    api: httpx.Client, customer_id: str, items: list[tuple[str, int, str]], key: str | None = None
+) -> httpx.Response:
+    body = {
+        "customerId": customer_id,
+        "items": [{"productId": p, "quantity": q, "unitPrice": u} for p, q, u in items],
+    }
+    headers = {"Idempotency-Key": key} if key else {}
+    return api.post("/orders", json=body, headers=headers)
+
+
+def wait_for(
+    api: httpx.Client,
+    order_id: str,
+    statuses: set[str] = TERMINAL,
+    saga: set[str] | None = None,
+    timeout: float = 60,
+) -> dict:
+    deadline = time.monotonic() + timeout
+    order: dict = {}
+    while time.monotonic() < deadline:
+        order = api.get(f"/orders/{order_id}").json()
+        if order["status"] in statuses and (saga is None or order["saga"]["status"] in saga):
+            return order
+        time.sleep(0.3)
+    raise AssertionError(f"order {order_id} still {order.get('status')} / {order.get('saga')}")
+
+
+def notifications(
+    api: httpx.Client, order_id: str, wait_for_count: int = 1, timeout: float = 30
+) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    items: list[dict] = []
+    while time.monotonic() < deadline:
+        items = api.get("/notifications", params={"orderId": order_id}).json()["items"]
+        if len(items) >= wait_for_count:
+            return items
+        time.sleep(0.3)
+    return items
+
+
+def inventory(api: httpx.Client, product_id: str) -> dict:
+    return api.get(f"/inventory/{product_id}").json()
+
+
+def balance(api: httpx.Client, customer_id: str) -> Decimal:
+    return Decimal(api.get(f"/accounts/{customer_id}").json()["balance"])
+
+
+def wait_stock(
+    api: httpx.Client, product: str, available: int, reserved: int, timeout: float = 60
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        level = inventory(api, product)
+        if (level["available"], level["reserved"]) == (available, reserved):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{product}: {level}, wanted {available}/{reserved}")
+        time.sleep(0.3)
+
+
+def payments(api: httpx.Client, order_id: str) -> list[dict]:
+    return api.get("/payments", params={"orderId": order_id}).json()["items"]

@@ -1,0 +1,1 @@
+"""The order saga as Dapr Workflows, hosted by order-service."""
