@@ -206,26 +206,26 @@ def ship(db: Database, order_id: str) -> Order:
             ).rowcount
         )
         s.commit() if changed else s.rollback()
-    return _after_transition(db, order_id, "SHIPPED", "CONFIRMED")
+    return _after_transition(db, order_id, bool(changed), "SHIPPED", "CONFIRMED")
 
 
 def deliver(db: Database, order_id: str) -> Order:
     with db.session() as s:
-        s.execute(
+        changed = s.execute(
             update(Order)
             .where(col(Order.order_id) == order_id)
             .where(col(Order.status) == "SHIPPED")
             .values(status="DELIVERED", updated_at=utcnow())
-        )
+        ).rowcount
         s.commit()
-    return _after_transition(db, order_id, "DELIVERED", "SHIPPED")
+    return _after_transition(db, order_id, bool(changed), "DELIVERED", "SHIPPED")
 
 
-def _after_transition(db: Database, order_id: str, to: str, needs: str) -> Order:
+def _after_transition(db: Database, order_id: str, changed: bool, to: str, needs: str) -> Order:
     order = get_order(db, order_id)
     if order is None:
         raise Problem(404, "Order not found", f"no order {order_id}")
-    if order.status != to:
+    if not changed:
         raise Problem(409, "Order status conflict", f"order is {order.status}; {to} needs {needs}")
     return order
 

@@ -11,9 +11,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 entry="$CACHE_DIR/kafka-$KAFKA_VERSION"
 log="$LOG_DIR/kafka-setup.log"
-if [[ -f "$entry/libs/kafka_2.13-$KAFKA_VERSION.jar" && -f "$entry/config/log4j2.properties" ]]; then
-  exit 0
-fi
+complete() { [[ -f "$entry/libs/kafka_2.13-$KAFKA_VERSION.jar" && -f "$entry/config/log4j2.properties" ]]; }
+complete && exit 0
+# Two set-up runs at once (e.g. two terminals running `make up`) would share "$entry.partial".
+exec 9>"$entry.lock"
+flock 9
+complete && exit 0
 command -v java >/dev/null || fail kafka "$log" "Java 17+ is required (apt-get install openjdk-17-jre-headless)"
 command -v mvn >/dev/null || fail kafka "$log" "Maven is required to fetch Kafka (apt-get install maven)"
 : >"$log"
@@ -22,7 +25,7 @@ rm -rf "$partial"
 mkdir -p "$partial/libs" "$partial/config"
 
 say "kafka: fetching kafka_2.13 $KAFKA_VERSION and its dependencies with Maven (log: $log)"
-with_progress kafka "$log" mvn -B -Dstyle.color=never -f "$here/maven/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+with_progress kafka "$log" mvn -B -f "$here/maven/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
     "org.apache.maven.plugins:maven-dependency-plugin:$MAVEN_DEPENDENCY_PLUGIN_VERSION:copy-dependencies" \
     -DincludeScope=runtime -DoutputDirectory="$partial/libs" \
   || fail kafka "$log" "Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
@@ -30,6 +33,8 @@ with_progress kafka "$log" mvn -B -Dstyle.color=never -f "$here/maven/kafka/pom.
 cat >"$partial/config/log4j2.properties" <<'EOF'
 # Written by deploy/setup/kafka.sh: everything to stdout, which the stack runner writes to the log.
 status = warn
+# Kafka logs its own shutdown from a JVM shutdown hook: log4j must not stop before it.
+shutdownHook = disable
 appender.stdout.type = Console
 appender.stdout.name = STDOUT
 appender.stdout.layout.type = PatternLayout

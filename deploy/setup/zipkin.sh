@@ -6,9 +6,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/versions.env"
 
 entry="$CACHE_DIR/zipkin-$ZIPKIN_VERSION"
 log="$LOG_DIR/zipkin-setup.log"
-if [[ -f "$entry/zipkin.jar" ]]; then
-  exit 0
-fi
+complete() { [[ -f "$entry/zipkin.jar" ]]; }
+complete && exit 0
+# Two set-up runs at once (e.g. two terminals running `make up`) would share "$entry.partial".
+exec 9>"$entry.lock"
+flock 9
+complete && exit 0
 command -v java >/dev/null || fail zipkin "$log" "Java 17+ is required (apt-get install openjdk-17-jre-headless)"
 command -v mvn >/dev/null || fail zipkin "$log" "Maven is required to fetch Zipkin (apt-get install maven)"
 : >"$log"
@@ -17,7 +20,7 @@ rm -rf "$partial"
 mkdir -p "$partial"
 
 say "zipkin: fetching io.zipkin:zipkin-server:$ZIPKIN_VERSION:jar:exec with Maven (log: $log)"
-with_progress zipkin "$log" mvn -B -Dstyle.color=never \
+with_progress zipkin "$log" mvn -B \
     "org.apache.maven.plugins:maven-dependency-plugin:$MAVEN_DEPENDENCY_PLUGIN_VERSION:copy" \
     -Dartifact="io.zipkin:zipkin-server:$ZIPKIN_VERSION:jar:exec" -DoutputDirectory="$partial" \
   || fail zipkin "$log" "Maven could not fetch io.zipkin:zipkin-server:$ZIPKIN_VERSION:jar:exec"

@@ -74,8 +74,8 @@ def wait_stock(
 ) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        level = inventory(api, product)
-        if (level["available"], level["reserved"]) == (available, reserved):
+        level = inventory(api, product)  # may briefly fail while a paused service recovers
+        if (level.get("available"), level.get("reserved")) == (available, reserved):
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"{product}: {level}, wanted {available}/{reserved}")
