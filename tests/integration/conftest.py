@@ -19,7 +19,9 @@ GATEWAY = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}/api/v1"
 
 
 def _stack(command: str) -> None:
-    subprocess.run([sys.executable, "-m", "deploy.stack", command], cwd=ROOT, check=True)
+    done = subprocess.run([sys.executable, "-m", "deploy.stack", command], cwd=ROOT)
+    if done.returncode != 0:  # the runner has printed the failing component and its log
+        pytest.exit(f"`python -m deploy.stack {command}` failed", returncode=1)
 
 
 @pytest.fixture(scope="session")
