@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test test-unit test-integration setup lint
+.PHONY: run up down status test test-unit test-integration setup lint logs
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -15,6 +15,10 @@ down:                 ## stop everything `up`/`run` started (by PID), nothing el
 
 status:               ## processes and their memory (RSS)
 	$(PY) -m deploy.stack status
+
+logs:                 ## one order's (or trace's) log lines from every service, in time order: make logs ID=<id>
+	@test -n "$(ID)" || { echo "usage: make logs ID=<order-id or trace-id>"; exit 2; }
+	@$(PY) -m deploy.logs "$(ID)"
 
 setup:
 	@bash deploy/setup/install.sh

@@ -13,7 +13,7 @@ from apps.common.logging import configure_logging
 from apps.common.metrics import install_metrics
 from apps.common.problems import install_problem_handlers, problem_response
 from apps.common.settings import get_settings
-from apps.common.telemetry import configure_tracing, install_tracing
+from apps.common.telemetry import configure_tracing, fastapi_telemetry
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -33,10 +33,9 @@ def create_app(
     configure_logging(settings.app_id)
     configure_tracing(settings.app_id, settings.zipkin_url)
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = FastAPI(title=title, lifespan=lifespan, telemetry=fastapi_telemetry())
     install_problem_handlers(app)
     install_body_limit(app, settings.max_body_bytes)
-    install_tracing(app)
     install_metrics(app, settings.app_id)
     app.include_router(health_router(readiness))
     for router in routers:

@@ -2,18 +2,23 @@
 
 Sync clients on purpose: route handlers that use them are plain `def` functions, which FastAPI
 runs in its thread pool, and workflow activities run in worker threads too. The gateway, which
-holds no state, uses the async variant.
+holds no state, uses the async variant. Every call carries the current trace context
+(`traceparent`), so the sidecar's spans, and everything after them, join the caller's trace.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx
 from opentelemetry import propagate
 
+from apps.common.metrics import CIRCUIT_BREAKER_OPEN
 from apps.common.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 
 class SidecarError(Exception):
@@ -26,6 +31,21 @@ def _trace_headers() -> dict[str, str]:
     return headers
 
 
+def breaker_open(resp: httpx.Response) -> bool:
+    """daprd refuses a call without trying it while the target's circuit breaker is open
+    (HTTP 500, ERR_DIRECT_INVOKE, "... err: circuit breaker is open"), or half-open and already
+    probing ("... err: too many requests")."""
+    if resp.status_code != 500 or "ERR_DIRECT_INVOKE" not in resp.text:
+        return False
+    return "circuit breaker is open" in resp.text or "err: too many requests" in resp.text
+
+
+def _count_breaker(app_id: str, target: str, resp: httpx.Response) -> None:
+    if breaker_open(resp):
+        CIRCUIT_BREAKER_OPEN.labels(app_id, target).inc()
+        log.warning("circuit breaker to %s is open: %s", target, resp.text[:200])
+
+
 class DaprClient:
     def __init__(self, timeout: float = 10.0) -> None:
         self.settings = get_settings()
@@ -35,7 +55,7 @@ class DaprClient:
         self, app_id: str, method: str, *, verb: str = "POST", body: Any = None
     ) -> httpx.Response:
         try:
-            return self.http.request(
+            resp = self.http.request(
                 verb,
                 f"/v1.0/invoke/{app_id}/method/{method.lstrip('/')}",
                 content=None if body is None else json.dumps(body),
@@ -43,6 +63,8 @@ class DaprClient:
             )
         except httpx.HTTPError as exc:
             raise SidecarError(f"invoke {app_id}/{method}: {exc}") from exc
+        _count_breaker(self.settings.app_id, app_id, resp)
+        return resp
 
     def publish(self, topic: str, data: dict[str, Any], *, key: str | None = None) -> None:
         params = {"metadata.partitionKey": key} if key else None
@@ -81,7 +103,7 @@ class AsyncDaprClient:
         params: dict[str, str] | None = None,
     ) -> httpx.Response:
         try:
-            return await self.http.request(
+            resp = await self.http.request(
                 verb,
                 f"/v1.0/invoke/{app_id}/method/{method.lstrip('/')}",
                 content=body,
@@ -90,6 +112,8 @@ class AsyncDaprClient:
             )
         except httpx.HTTPError as exc:
             raise SidecarError(f"invoke {app_id}/{method}: {exc}") from exc
+        _count_breaker(self.settings.app_id, app_id, resp)
+        return resp
 
     async def sidecar_ready(self) -> bool:
         try:

@@ -1,13 +1,29 @@
-"""JSON-lines logging; every record carries the app id and the current trace and span ids."""
+"""JSON-lines logging: every record carries time, level, app id, the current trace and span ids,
+and the order id when one is known (`extra={"order_id": ...}` or an `order_context` block)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from opentelemetry import trace
+
+_ORDER_ID: ContextVar[str | None] = ContextVar("order_id", default=None)
+
+
+@contextmanager
+def order_context(order_id: str | None) -> Iterator[None]:
+    """Every log line written inside (this thread or task) carries `order_id`."""
+    token = _ORDER_ID.set(order_id)
+    try:
+        yield
+    finally:
+        _ORDER_ID.reset(token)
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,7 +43,10 @@ class JsonFormatter(logging.Formatter):
         if ctx.is_valid:
             line["trace_id"] = format(ctx.trace_id, "032x")
             line["span_id"] = format(ctx.span_id, "016x")
-        for key in ("order_id", "topic", "component"):
+        order_id = getattr(record, "order_id", None) or _ORDER_ID.get()
+        if order_id:
+            line["order_id"] = order_id
+        for key in ("topic", "component", "http"):
             if hasattr(record, key):
                 line[key] = getattr(record, key)
         if record.exc_info:
@@ -44,4 +63,5 @@ def configure_logging(app_id: str, level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    logging.getLogger("uvicorn.access").setLevel("WARNING")
+    logging.getLogger("uvicorn.access").setLevel("WARNING")  # apps.http logs each request
+    logging.getLogger("httpx").setLevel("WARNING")  # so do the sidecars, for outgoing calls

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import APIRouter
 from pydantic import ValidationError
@@ -15,6 +16,7 @@ from apps.common.contracts import (
     STOCK_REPLIES,
     Identifier,
     Message,
+    OrderCancelled,
     OrderConfirmed,
     ReleaseStock,
     ReserveStock,
@@ -74,18 +76,23 @@ def subscriptions(db: Database, dapr: DaprClient) -> list[Subscription]:
         )
         return Outcome.SUCCESS if changed else Outcome.DUPLICATE
 
-    def on_release(data: dict) -> Outcome:
-        order_id = _order_id(data, ReleaseStock)
-        if order_id is None:
-            return Outcome.DROP
-        changed = stock.release_stock(db, order_id)
-        log.info(
-            "release %s: %s",
-            order_id,
-            "released" if changed else "nothing held",
-            extra={"order_id": order_id},
-        )
-        return Outcome.SUCCESS if changed else Outcome.DUPLICATE
+    def releaser(model: type[Message]) -> Callable[[dict], Outcome]:
+        # release-stock (a saga compensation) and order-cancelled (the event) both give back
+        # whatever the order holds; each has its own message shape.
+        def on_release(data: dict) -> Outcome:
+            order_id = _order_id(data, model)
+            if order_id is None:
+                return Outcome.DROP
+            changed = stock.release_stock(db, order_id)
+            log.info(
+                "release %s: %s",
+                order_id,
+                "released" if changed else "nothing held",
+                extra={"order_id": order_id},
+            )
+            return Outcome.SUCCESS if changed else Outcome.DUPLICATE
+
+        return on_release
 
     def on_confirmed(data: dict) -> Outcome:
         order_id = _order_id(data, OrderConfirmed)
@@ -95,9 +102,9 @@ def subscriptions(db: Database, dapr: DaprClient) -> list[Subscription]:
 
     return [
         Subscription(RESERVE_STOCK, on_reserve),
-        Subscription(RELEASE_STOCK, on_release),
+        Subscription(RELEASE_STOCK, releaser(ReleaseStock)),
         Subscription(ORDER_CONFIRMED, on_confirmed),
-        Subscription(ORDER_CANCELLED, on_release),
+        Subscription(ORDER_CANCELLED, releaser(OrderCancelled)),
     ]
 
 

@@ -7,20 +7,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from dapr.ext.workflow import WorkflowRuntime
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from apps.common.app import create_app
 from apps.common.pubsub import subscription_router
 from apps.order_service import routes, saga_starter
-from apps.order_service.deps import dapr, db
+from apps.order_service.deps import dapr, db, workflow_runtime
 from workflows import activities
 from workflows.order_saga import cancel_confirmed_order, order_saga
 
 log = logging.getLogger(__name__)
 db.create_tables()
-workflow_runtime = WorkflowRuntime()
 workflow_runtime.register_workflow(order_saga)
 workflow_runtime.register_workflow(cancel_confirmed_order)
 for activity in activities.ALL:

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -17,9 +17,18 @@ from apps.common.db import Database
 from apps.common.money import format_amount, from_cents, to_cents
 from apps.common.problems import Problem
 from apps.order_service.store import Order, OrderLine, OrderSaga, utcnow
-from workflows.steps import NOTIFICATION_SENT, ORDER_CONFIRMED
+from workflows.steps import ORDER_CONFIRMED
 
-TERMINAL = {"CANCELLED", "DELIVERED"}
+ORDER_FLOW = ["PENDING", "PAYMENT_PENDING", "PAID", "CONFIRMED", "SHIPPED", "DELIVERED"]
+SAGA_FLOW = ["STARTED", "COMPLETED", "COMPENSATING"]  # then COMPENSATED or FAILED, both final
+
+
+def _moves_forward(flow: list[str], current: str, new: str) -> bool:
+    if current in ("CANCELLED", "COMPENSATED", "FAILED"):
+        return False
+    if new in ("CANCELLED", "COMPENSATED", "FAILED"):
+        return current not in ("SHIPPED", "DELIVERED")
+    return flow.index(new) > flow.index(current)
 
 
 class IdempotencyConflict(Problem):
@@ -114,9 +123,16 @@ def mark_workflow_started(db: Database, order_id: str) -> None:
         s.commit()
 
 
-def unstarted_orders(db: Database, limit: int = 50) -> list[Order]:
+def unstarted_orders(db: Database, older_than: timedelta, limit: int = 50) -> list[Order]:
+    # Compared naively: SQLite hands back naive datetimes, and all of them are UTC.
+    cutoff = (utcnow() - older_than).replace(tzinfo=None)
     with db.session() as s:
-        query = select(Order).where(col(Order.workflow_started).is_(False)).limit(limit)
+        query = (
+            select(Order)
+            .where(col(Order.workflow_started).is_(False))
+            .where(col(Order.created_at) < cutoff)
+            .limit(limit)
+        )
         return list(s.exec(query).all())
 
 
@@ -138,9 +154,10 @@ def record_progress(
         if order is None or saga is None:
             raise LookupError(f"order {order_id} not found")
         now = utcnow()
-        if order_status:
+        # Only forward: an activity that runs again late must not undo a later step.
+        if order_status and _moves_forward(ORDER_FLOW, order.status, order_status):
             order.status, order.updated_at = order_status, now
-        if saga_status:
+        if saga_status and _moves_forward(SAGA_FLOW, saga.status, saga_status):
             saga.status = saga_status
         if completed and completed not in saga.completed_steps:
             saga.completed_steps_json = json.dumps([*saga.completed_steps, completed])
@@ -176,10 +193,14 @@ def complete_saga(db: Database, order_id: str) -> bool:
         s.commit()
     if done:
         record_progress(db, order_id, completed=ORDER_CONFIRMED)
-        record_progress(db, order_id, completed=NOTIFICATION_SENT)
         return True
     saga = _saga(db, order_id)
     return saga is not None and saga.status == "COMPLETED"
+
+
+def saga_in_progress(db: Database, order_id: str) -> bool:
+    saga = _saga(db, order_id)
+    return saga is not None and saga.status == "STARTED" and not saga.completed_steps
 
 
 def _saga(db: Database, order_id: str) -> OrderSaga | None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from apps.common.contracts import STOCK_REPLIES, Identifier, PlaceOrder, StockReply
 from apps.common.pubsub import Outcome, Subscription
+from apps.common.telemetry import traceparent
 from apps.order_service import orders, saga_starter
 from apps.order_service.deps import db
 from workflows.steps import CANCEL_REQUESTED, STOCK_REPLY
@@ -22,12 +23,15 @@ router = APIRouter(prefix="/orders")
 @router.post("", status_code=202)
 async def place_order(
     order: PlaceOrder,
-    request: Request,
     idempotency_key: str | None = Header(default=None, max_length=200),
 ) -> JSONResponse:
-    row, _new = await run_in_threadpool(
-        orders.place_order, db, order, idempotency_key, request.headers.get("traceparent")
+    # The order's trace continues from this request's span (the gateway's trace): the saga, its
+    # activities and every message they cause come back to it (apps/common/telemetry.py).
+    row, new = await run_in_threadpool(
+        orders.place_order, db, order, idempotency_key, traceparent()
     )
+    if new:
+        log.info("order placed", extra={"order_id": row.order_id})
     if not row.workflow_started:
         await saga_starter.start_saga(row)
     view = await run_in_threadpool(orders.order_view, db, row)

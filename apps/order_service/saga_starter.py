@@ -3,6 +3,9 @@
 An order is stored before its workflow is scheduled. If scheduling fails (sidecar restarting,
 no worker connected yet), the order keeps `workflow_started = False` and the resume loop
 schedules it later. Scheduling is keyed by the order id, so doing it twice starts one saga.
+
+A workflow is scheduled inside the order's trace (`continue_trace`), whoever schedules it: the
+sidecar's workflow spans, the activities and all they cause then belong to the order's trace.
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from dapr.ext.workflow import DaprWorkflowClient, WorkflowStatus
-from dapr.ext.workflow.aio import DaprWorkflowClient as AsyncWorkflowClient
+from dapr.ext.workflow import WorkflowStatus
 from starlette.concurrency import run_in_threadpool
 
+from apps.common.telemetry import continue_trace
 from apps.order_service import orders
-from apps.order_service.deps import db
+from apps.order_service.deps import async_workflow_client, db, workflow_client
 from apps.order_service.store import Order
 from workflows.order_saga import cancel_confirmed_order, order_saga
 
@@ -30,12 +33,17 @@ def saga_settings() -> dict:
     return {"stockTimeoutSeconds": STOCK_TIMEOUT_SECONDS}
 
 
+async def _schedule(workflow_name: str, instance_id: str, order: Order, payload: dict) -> None:
+    with continue_trace(order.traceparent):
+        await async_workflow_client().schedule_new_orchestration(
+            workflow_name, input=payload, instance_id=instance_id
+        )
+
+
 async def start_saga(order: Order) -> bool:
     payload = {**await run_in_threadpool(orders.saga_input, db, order), **saga_settings()}
     try:
-        await AsyncWorkflowClient().schedule_new_workflow(
-            order_saga, input=payload, instance_id=order.order_id
-        )
+        await _schedule(order_saga.__name__, order.order_id, order, payload)
     except Exception as exc:
         if not _already_exists(exc):
             log.warning(
@@ -51,9 +59,7 @@ async def start_cancellation(order_id: str) -> None:
     assert order is not None
     payload = await run_in_threadpool(orders.saga_input, db, order)
     try:
-        await AsyncWorkflowClient().schedule_new_workflow(
-            cancel_confirmed_order, input=payload, instance_id=f"{order_id}-cancel"
-        )
+        await _schedule(cancel_confirmed_order.__name__, f"{order_id}-cancel", order, payload)
     except Exception as exc:
         if not _already_exists(exc):
             raise
@@ -77,7 +83,7 @@ async def resume_unstarted_sagas() -> None:
 def deliver_event(order_id: str, event: str, data: dict) -> bool:
     """Raises a workflow event. False when no saga is running for the order any more;
     an exception when the sidecar or worker cannot take it now (the caller retries)."""
-    client = DaprWorkflowClient()
+    client = workflow_client()
     state = client.get_workflow_state(order_id, fetch_payloads=False)
     if state is None or state.runtime_status in FINISHED:
         return False

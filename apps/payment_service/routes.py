@@ -3,6 +3,8 @@ order saga calls through Dapr service invocation."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Query
 
 from apps.common.contracts import ChargePayment, Identifier, Message, SetFunds
@@ -11,6 +13,8 @@ from apps.common.money import format_amount, from_cents
 from apps.common.problems import Problem
 from apps.payment_service import payments
 from apps.payment_service.store import Payment
+
+log = logging.getLogger(__name__)
 
 
 class RefundPayment(Message):
@@ -56,10 +60,14 @@ def api_router(db: Database) -> APIRouter:
 
     @router.post("/payments/charge")
     def charge(body: ChargePayment) -> dict:
-        return payment_view(payments.charge(db, body))
+        payment = payments.charge(db, body)
+        log.info("charge: %s", payment.status, extra={"order_id": body.order_id})
+        return payment_view(payment)
 
     @router.post("/payments/refund")
     def refund(body: RefundPayment) -> dict:
-        return payment_view(payments.refund(db, body.order_id, body.customer_id))
+        payment = payments.refund(db, body.order_id, body.customer_id)
+        log.info("refund: %s", payment.status, extra={"order_id": body.order_id})
+        return payment_view(payment)
 
     return router

@@ -9,9 +9,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/versions.env"
 
 entry="$CACHE_DIR/dapr-$DAPR_VERSION"
 log="$LOG_DIR/dapr-build.log"
-if [[ -x "$entry/.dapr/bin/daprd" && -x "$entry/.dapr/bin/scheduler" ]]; then
-  exit 0
-fi
+complete() { [[ -x "$entry/.dapr/bin/daprd" && -x "$entry/.dapr/bin/scheduler" ]]; }
+complete && exit 0
+lock_entry "$entry"
+complete && exit 0
 command -v go >/dev/null || fail dapr "$log" "Go is required to build the Dapr runtime"
 : >"$log"
 partial="$entry.partial"

@@ -13,9 +13,7 @@ entry="$CACHE_DIR/kafka-$KAFKA_VERSION"
 log="$LOG_DIR/kafka-setup.log"
 complete() { [[ -f "$entry/libs/kafka_2.13-$KAFKA_VERSION.jar" && -f "$entry/config/log4j2.properties" ]]; }
 complete && exit 0
-# Two set-up runs at once (e.g. two terminals running `make up`) would share "$entry.partial".
-exec 9>"$entry.lock"
-flock 9
+lock_entry "$entry"
 complete && exit 0
 command -v java >/dev/null || fail kafka "$log" "Java 17+ is required (apt-get install openjdk-17-jre-headless)"
 command -v mvn >/dev/null || fail kafka "$log" "Maven is required to fetch Kafka (apt-get install maven)"

@@ -37,6 +37,13 @@ with_progress() {
   wait "$pid"
 }
 
+# lock_entry ENTRY: serialize set-up runs that build the same cache entry (two terminals running
+# `make up` at once would otherwise share "<entry>.partial"). Re-check completeness afterwards.
+lock_entry() {
+  exec 9>"$1.lock"
+  flock 9
+}
+
 # fetch_url URL DEST COMPONENT LOG: download with retries; never leaves a partial DEST.
 fetch_url() {
   local url="$1" dest="$2" component="$3" log="$4"

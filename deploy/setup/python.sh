@@ -6,6 +6,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 log="$LOG_DIR/python.log"
 uv_entry="$CACHE_DIR/uv-$UV_VERSION"
 if [[ ! -x "$uv_entry/bin/uv" ]]; then
+  lock_entry "$uv_entry"
+fi
+if [[ ! -x "$uv_entry/bin/uv" ]]; then
   say "python: installing uv $UV_VERSION"
   rm -rf "$uv_entry.partial"
   python3 -m venv "$uv_entry.partial" >>"$log" 2>&1 || fail uv "$log" "could not create a virtualenv"

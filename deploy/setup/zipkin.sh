@@ -8,9 +8,7 @@ entry="$CACHE_DIR/zipkin-$ZIPKIN_VERSION"
 log="$LOG_DIR/zipkin-setup.log"
 complete() { [[ -f "$entry/zipkin.jar" ]]; }
 complete && exit 0
-# Two set-up runs at once (e.g. two terminals running `make up`) would share "$entry.partial".
-exec 9>"$entry.lock"
-flock 9
+lock_entry "$entry"
 complete && exit 0
 command -v java >/dev/null || fail zipkin "$log" "Java 17+ is required (apt-get install openjdk-17-jre-headless)"
 command -v mvn >/dev/null || fail zipkin "$log" "Maven is required to fetch Zipkin (apt-get install maven)"

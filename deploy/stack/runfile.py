@@ -24,6 +24,8 @@ class AppSpec:
     scheduler: str
     health_path: str
     health_check: bool
+    health_interval: int
+    health_threshold: int
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -55,6 +57,8 @@ def load_runfile(path: Path, profile: str) -> list[AppSpec]:
                 scheduler=merged.get("schedulerHostAddress", "127.0.0.1:50006"),
                 health_path=merged.get("appHealthCheckPath", "/healthz"),
                 health_check=bool(merged.get("enableAppHealthCheck", False)),
+                health_interval=int(merged.get("appHealthProbeInterval", 5)),
+                health_threshold=int(merged.get("appHealthThreshold", 3)),
                 env={k: str(v) for k, v in merged["env"].items()},
             )
         )

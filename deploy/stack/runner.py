@@ -74,7 +74,9 @@ def _start(svc: Service) -> subprocess.Popen:
         svc.prepare()
     argv = svc.argv
     if svc.user and os.geteuid() == 0:
-        argv = ["runuser", "-u", svc.user, "--", *argv]
+        # setpriv execs the program itself (runuser would stay as a parent that SIGKILLs it
+        # 2 s after SIGTERM), so the recorded PID is the server's own.
+        argv = ["setpriv", f"--reuid={svc.user}", f"--regid={svc.user}", "--init-groups", *argv]
     svc.log.parent.mkdir(parents=True, exist_ok=True)
     with open(svc.log, "ab") as log:
         proc = subprocess.Popen(
@@ -92,7 +94,7 @@ def _start(svc: Service) -> subprocess.Popen:
             {
                 "name": svc.name,
                 "pid": proc.pid,
-                "argv0": argv[0],
+                "argv0": svc.argv[0],
                 "log": str(svc.log),
                 "started": time.time(),
             }

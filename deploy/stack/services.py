@@ -9,7 +9,7 @@ from deploy.stack.process import Service, http_ok
 from deploy.stack.runfile import AppSpec
 
 # Placement and scheduler default their health and metrics ports to 8080/9090: moved away.
-PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS = 50005, 8081, 9091
+PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS, PLACEMENT_RAFT = 50005, 8081, 9091, 8201
 SCHEDULER_PORT, SCHEDULER_HEALTH, SCHEDULER_METRICS = 50006, 8082, 9093
 SCHEDULER_ETCD_CLIENT = 2379
 POSTGRES_DATABASES = {"orders", "inventory", "payments", "notifications"}
@@ -38,7 +38,7 @@ def control_plane() -> list[Service]:
             ],
             log=LOG_DIR / "placement.log",
             cwd=RUN_DIR,
-            ports=[PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS],
+            ports=[PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS, PLACEMENT_RAFT],
             ready=lambda: http_ok(f"http://127.0.0.1:{PLACEMENT_HEALTH}/healthz"),
         ),
         Service(
@@ -135,9 +135,9 @@ def app_and_sidecar(app: AppSpec, internal_grpc_port: int, profile: str) -> list
             "--app-health-check-path",
             app.health_path,
             "--app-health-probe-interval",
-            "3",
+            str(app.health_interval),
             "--app-health-threshold",
-            "3",
+            str(app.health_threshold),
         ]
     return [
         Service(

@@ -84,3 +84,13 @@ def test_poison_message_goes_to_dead_letters_and_the_topic_keeps_flowing(api, un
     # The partition is not blocked: a normal order still completes.
     order_id, _product, _customer = confirmed_order(api, f"{unique}-after")
     assert api.get(f"/orders/{order_id}").json()["status"] == "CONFIRMED"
+
+
+def test_inventory_returns_stock_on_an_order_cancelled_event(api, unique):
+    order_id, product, customer = confirmed_order(api, unique)
+    publish("order-cancelled", {"orderId": order_id, "customerId": customer, "reason": "test"})
+    deadline = time.monotonic() + 30
+    while inventory(api, product)["available"] != 5:
+        assert time.monotonic() < deadline, inventory(api, product)
+        time.sleep(0.3)
+    assert inventory(api, product)["reserved"] == 0

@@ -1,0 +1,135 @@
+"""`python -m deploy.logs <order-id | trace-id>` (or `make logs ID=...`): every log line of the
+current run that concerns one order or one trace, from all apps, sidecars and servers, merged
+in time order, each prefixed with the file it comes from.
+
+A line is selected when it mentions the id. For an order id, the order's trace ids are found
+first (app log lines carry `order_id` and `trace_id`; the gateway's order view has `traceId`),
+so lines that carry only the trace id (sidecars, the gateway's request line) are selected too.
+App and sidecar logs are JSON lines with `time`; Kafka, Zipkin and PostgreSQL logs are plain
+text with a timestamp at the start of most lines (a line without one keeps its predecessor's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from deploy.stack.paths import LOG_DIR
+
+TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+TIMESTAMP = re.compile(
+    r"(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:[.,](\d{1,9}))?\s?(Z|UTC|[+-]\d\d:?\d\d)?"
+)
+EPOCH = datetime.min.replace(tzinfo=UTC)
+STAMP_STARTS = set("{[0123456789")
+
+
+@dataclass(frozen=True)
+class Line:
+    time: datetime
+    source: str
+    text: str
+
+
+def parse_time(text: str) -> datetime | None:
+    """A JSON line's `time`, or the timestamp near the start of a plain line: UTC when it says
+    so, else the machine's local time."""
+    if text.startswith("{"):
+        with contextlib.suppress(ValueError, AttributeError):
+            text = str(json.loads(text).get("time", ""))
+    match = TIMESTAMP.search(text, 0, 80)
+    if match is None:
+        return None
+    day, clock, fraction, zone = match.groups()
+    moment = datetime.fromisoformat(f"{day}T{clock}.{(fraction or '0')[:6].ljust(6, '0')}")
+    if zone in ("Z", "UTC"):
+        return moment.replace(tzinfo=UTC)
+    if zone:
+        return datetime.fromisoformat(f"{moment.isoformat()}{zone}").astimezone(UTC)
+    return moment.astimezone(UTC)
+
+
+def mentions(log_dir: Path, needles: set[str]) -> Iterator[Line]:
+    """Lines of every log file that contain one of `needles`, with their time."""
+    for path in sorted(log_dir.glob("*.log")):
+        stamped = ""  # the last line that may start with a timestamp
+        with path.open(errors="replace") as lines:
+            for raw in lines:
+                text = raw.rstrip("\n")
+                if any(needle in text for needle in needles):
+                    moment = parse_time(text) or parse_time(stamped) or EPOCH
+                    yield Line(moment, path.name, text)
+                if text[:1] in STAMP_STARTS:
+                    stamped = text
+
+
+def trace_ids_in_logs(order_id: str, lines: Iterable[Line]) -> set[str]:
+    """Trace ids of the app log lines about the order (they carry both ids)."""
+    found = set()
+    for line in lines:
+        if line.text.startswith("{"):
+            try:
+                record = json.loads(line.text)
+            except ValueError:
+                continue
+            if record.get("order_id") == order_id and record.get("trace_id"):
+                found.add(record["trace_id"])
+    return found
+
+
+def trace_id_from_gateway(order_id: str) -> str | None:
+    port = os.environ.get("GATEWAY_PORT", "8080")
+    try:
+        resp = httpx.get(f"http://127.0.0.1:{port}/api/v1/orders/{order_id}", timeout=3)
+        return resp.json().get("traceId") if resp.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def merged(wanted: str, log_dir: Path) -> list[Line]:
+    needles = {wanted}
+    if not TRACE_ID.match(wanted):  # an order id: bring in its trace(s)
+        needles |= trace_ids_in_logs(wanted, mentions(log_dir, {wanted}))
+        if len(needles) == 1 and (trace_id := trace_id_from_gateway(wanted)):
+            needles.add(trace_id)
+    lines = mentions(log_dir, needles)
+    return sorted(lines, key=lambda line: line.time)  # stable: file order within a moment
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.logs", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("id", help="an order id or a trace id (32 hex digits)")
+    parser.add_argument("--dir", type=Path, default=LOG_DIR, help=f"log directory ({LOG_DIR})")
+    args = parser.parse_args(argv)
+    wanted = args.id.strip()
+    if TRACE_ID.match(wanted.lower()):
+        wanted = wanted.lower()
+    if len(wanted) < 8:
+        parser.error("give a whole order id or trace id")
+    if not args.dir.is_dir():
+        print(f"no log directory {args.dir}: has the stack run?", file=sys.stderr)
+        return 1
+    chosen = merged(wanted, args.dir)
+    if not chosen:
+        print(f"no line in {args.dir} mentions {wanted}", file=sys.stderr)
+        return 1
+    width = max(len(line.source) for line in chosen)
+    for line in chosen:
+        print(f"{line.source:<{width}}  {line.text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
