@@ -50,11 +50,14 @@ def reserve_stock(db: Database, cmd: ReserveStock) -> tuple[StockReply, bool]:
     return _reject(db, cmd.order_id, lines, reason)
 
 
+# Reservation rows are read FOR UPDATE: release-stock and order-cancelled for the same order may
+# be handled at the same moment, and only one of them may give the stock back (PostgreSQL; SQLite
+# transactions are serialized anyway).
 def release_stock(db: Database, order_id: str) -> bool:
     """Give back what the order holds (reserved or already sold). A release that arrives before
     its reservation leaves a RELEASED record, so the late reservation is refused."""
     with db.session() as s:
-        res = s.get(Reservation, order_id)
+        res = s.get(Reservation, order_id, with_for_update=True)
         if res is None:
             s.add(
                 Reservation(order_id=order_id, status="RELEASED", reason="released before reserved")
@@ -64,7 +67,7 @@ def release_stock(db: Database, order_id: str) -> bool:
                 return True
             except IntegrityError:
                 s.rollback()
-                res = s.get(Reservation, order_id)
+                res = s.get(Reservation, order_id, with_for_update=True)
         if res is None or res.status not in ("HELD", "SOLD"):
             return False
         for product_id, quantity in res.lines:
@@ -83,7 +86,7 @@ def release_stock(db: Database, order_id: str) -> bool:
 def commit_sale(db: Database, order_id: str) -> bool:
     """The order is confirmed: its reserved units become sold."""
     with db.session() as s:
-        res = s.get(Reservation, order_id)
+        res = s.get(Reservation, order_id, with_for_update=True)
         if res is None or res.status != "HELD":
             return False
         for product_id, quantity in res.lines:
@@ -146,7 +149,7 @@ def _reject(db: Database, order_id: str, lines: list, reason: str) -> tuple[Stoc
 
 def _get(db: Database, order_id: str) -> Reservation:
     with db.session() as s:
-        res = s.get(Reservation, order_id)
+        res = s.get(Reservation, order_id, with_for_update=True)
     assert res is not None
     return res
 

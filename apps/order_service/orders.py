@@ -149,8 +149,10 @@ def record_progress(
     """Applies one saga step to the order and its saga record (safe to repeat), and answers
     whether a cancel has been requested meanwhile."""
     with db.session() as s:
-        order = s.get(Order, order_id)
-        saga = s.get(OrderSaga, order_id)
+        # Locked, saga row first as everywhere else (no deadlock): concurrent steps of one
+        # order must not lose each other's updates.
+        saga = s.get(OrderSaga, order_id, with_for_update=True)
+        order = s.get(Order, order_id, with_for_update=True)
         if order is None or saga is None:
             raise LookupError(f"order {order_id} not found")
         now = utcnow()

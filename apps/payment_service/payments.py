@@ -59,7 +59,9 @@ def refund(db: Database, order_id: str, customer_id: str) -> Payment:
     """Refunds a charge once. A refund that arrives before its charge (the charge timed out on the
     caller's side) records a DECLINED payment, so the late charge cannot take money any more."""
     with db.session() as s:
-        payment = s.exec(select(Payment).where(Payment.order_id == order_id)).first()
+        # FOR UPDATE: two refunds of one order (saga and cancellation) must credit once.
+        by_order = select(Payment).where(Payment.order_id == order_id).with_for_update()
+        payment = s.exec(by_order).first()
         if payment is None:
             payment = Payment(
                 order_id=order_id,
@@ -74,7 +76,7 @@ def refund(db: Database, order_id: str, customer_id: str) -> Payment:
                 return payment
             except IntegrityError:
                 s.rollback()
-                payment = s.exec(select(Payment).where(Payment.order_id == order_id)).one()
+                payment = s.exec(by_order).one()
         if payment.status != "CHARGED":
             return payment
         s.execute(

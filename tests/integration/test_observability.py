@@ -220,13 +220,15 @@ def test_circuit_breaker_openings_are_counted(api, unique):
         start_one("payment-service")
     order = wait_for(api, order_id, {"CANCELLED"}, saga={"COMPENSATED"}, timeout=120)
     assert "payment unavailable" in order["saga"]["failureReason"]
-    # Leave the breaker closed for the tests that follow: calls through order-service's sidecar
-    # (the one holding the breaker) succeed again once it has let a trial call through.
-    breaker_side = f"http://127.0.0.1:3501/v1.0/invoke/payment-service/method/accounts/{customer}"
+    # Leave the breaker closed for the tests that follow. Dapr keeps one breaker per target
+    # method, so the probe is a charge through order-service's sidecar (the one holding it),
+    # for an order and customer that do not exist: answered DECLINED once the breaker closed.
+    probe = "http://127.0.0.1:3501/v1.0/invoke/payment-service/method/payments/charge"
+    body = {"orderId": f"probe-{unique}", "customerId": f"nobody-{unique}", "amount": "0.01"}
     poll(
-        lambda: httpx.get(breaker_side, timeout=10).status_code == 200,
+        lambda: httpx.post(probe, json=body, timeout=10).status_code == 200,
         "circuit breaker to payment-service did not close again",
-        60,
+        120,
     )
 
 
