@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs uv (pinned, cached outside the repository) and syncs .venv from uv.lock.
+# Installs uv (pinned, cached outside the repository) and syncs .venv from requirements.lock.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/versions.env"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,6 +18,9 @@ if [[ ! -x "$uv_entry/bin/uv" ]]; then
   mv "$uv_entry.partial" "$uv_entry"
 fi
 export UV_CACHE_DIR="${UV_CACHE_DIR:-$CACHE_DIR/uv-cache}"
-say "python: syncing .venv from uv.lock"
-(cd "$root" && "$uv_entry/bin/uv" sync --frozen --python python3.11 >>"$log" 2>&1) \
-  || fail python "$log" "uv sync failed (is uv.lock up to date? run: $uv_entry/bin/uv lock)"
+# requirements.lock pins every package with its hashes (exported from uv's resolution; see the
+# README), so the environment is exact and verified.
+say "python: syncing .venv from requirements.lock"
+(cd "$root" && { [[ -x .venv/bin/python ]] || "$uv_entry/bin/uv" venv -q --python python3.11 .venv; } \
+   && "$uv_entry/bin/uv" pip sync -q --python .venv/bin/python --require-hashes requirements.lock) \
+  >>"$log" 2>&1 || fail python "$log" "installing requirements.lock into .venv failed"
