@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
 
 from apps.common.health import health_router
 from apps.common.logging import configure_logging
@@ -56,6 +55,3 @@ def install_body_limit(app: FastAPI, max_bytes: int) -> None:
                     413, "Request body too large", f"limit is {max_bytes} bytes"
                 )
         return await call_next(request)
-
-
-__all__ = ["create_app", "JSONResponse"]

@@ -114,13 +114,3 @@ class AsyncDaprClient:
             raise SidecarError(f"invoke {app_id}/{method}: {exc}") from exc
         _count_breaker(self.settings.app_id, app_id, resp)
         return resp
-
-    async def sidecar_ready(self) -> bool:
-        try:
-            resp = await self.http.get("/v1.0/healthz/outbound", timeout=2)
-            return resp.status_code < 300
-        except httpx.HTTPError:
-            return False
-
-    async def aclose(self) -> None:
-        await self.http.aclose()

@@ -3,7 +3,7 @@ Dapr service invocation to the service that owns the data."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from apps.common.contracts import Identifier, PlaceOrder, SetFunds, SetStock
 from apps.common.dapr import AsyncDaprClient, SidecarError
@@ -115,15 +115,3 @@ async def list_payments(order_id: Identifier = Query(alias="orderId")) -> Respon
 @router.get("/notifications")
 async def list_notifications(order_id: Identifier = Query(alias="orderId")) -> Response:
     return await forward(NOTIFICATIONS, "notifications", params={"orderId": order_id})
-
-
-def sidecar_ready() -> bool:
-    import httpx
-
-    try:
-        return httpx.get(f"{dapr.settings.dapr_url}/v1.0/healthz/outbound", timeout=2).is_success
-    except httpx.HTTPError:
-        return False
-
-
-__all__ = ["router", "sidecar_ready", "Request"]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from apps.common.contracts import STOCK_REPLIES, Identifier, PlaceOrder, StockReply
+from apps.common.problems import Problem
 from apps.common.pubsub import Outcome, Subscription
 from apps.common.telemetry import traceparent
 from apps.order_service import orders, saga_starter
@@ -54,7 +54,7 @@ def list_orders(
 def get_order(order_id: Identifier) -> dict:
     row = orders.get_order(db, order_id)
     if row is None:
-        raise orders.Problem(404, "Order not found", f"no order {order_id}")
+        raise Problem(404, "Order not found", f"no order {order_id}")
     return orders.order_view(db, row)
 
 
@@ -102,4 +102,3 @@ def on_stock_reply(data: dict) -> Outcome:
 
 
 subscriptions = [Subscription(STOCK_REPLIES, on_stock_reply)]
-STOCK_TIMEOUT_SECONDS = float(os.environ.get("STOCK_REPLY_TIMEOUT_SECONDS", "30"))

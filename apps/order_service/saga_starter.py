@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from dapr.ext.workflow import WorkflowStatus
 from starlette.concurrency import run_in_threadpool
@@ -23,14 +24,9 @@ from apps.order_service.store import Order
 from workflows.order_saga import cancel_confirmed_order, order_saga
 
 log = logging.getLogger(__name__)
+STOCK_TIMEOUT_SECONDS = float(os.environ.get("STOCK_REPLY_TIMEOUT_SECONDS", "30"))
 RESUME_EVERY_SECONDS = 5.0
 FINISHED = {WorkflowStatus.COMPLETED, WorkflowStatus.FAILED, WorkflowStatus.TERMINATED}
-
-
-def saga_settings() -> dict:
-    from apps.order_service.routes import STOCK_TIMEOUT_SECONDS
-
-    return {"stockTimeoutSeconds": STOCK_TIMEOUT_SECONDS}
 
 
 async def _schedule(workflow_name: str, instance_id: str, order: Order, payload: dict) -> None:
@@ -41,7 +37,10 @@ async def _schedule(workflow_name: str, instance_id: str, order: Order, payload:
 
 
 async def start_saga(order: Order) -> bool:
-    payload = {**await run_in_threadpool(orders.saga_input, db, order), **saga_settings()}
+    payload = {
+        **await run_in_threadpool(orders.saga_input, db, order),
+        "stockTimeoutSeconds": STOCK_TIMEOUT_SECONDS,
+    }
     try:
         await _schedule(order_saga.__name__, order.order_id, order, payload)
     except Exception as exc:

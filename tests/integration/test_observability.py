@@ -42,24 +42,23 @@ def poll(check: Callable[[], T | None], what: str, timeout: float = 30) -> T:
         time.sleep(0.5)
 
 
-def confirmed_order(api: httpx.Client, unique: str) -> dict:
-    product, customer = f"p-{unique}", f"c-{unique}"
+def settled_order(
+    api: httpx.Client, product: str, customer: str, funds: str, status: str, saga: str
+) -> dict:
     stock(api, product, 5)
-    fund(api, customer, "50.00")
+    fund(api, customer, funds)
     order_id = place(api, customer, [(product, 1, "5.00")]).json()["orderId"]
-    order = wait_for(api, order_id, {"CONFIRMED"}, saga={"COMPLETED"})
+    order = wait_for(api, order_id, {status}, saga={saga})
     assert notifications(api, order_id), "the customer was never notified"
     return order
+
+
+def confirmed_order(api: httpx.Client, unique: str) -> dict:
+    return settled_order(api, f"p-{unique}", f"c-{unique}", "50.00", "CONFIRMED", "COMPLETED")
 
 
 def declined_order(api: httpx.Client, unique: str) -> dict:
-    product, customer = f"p-{unique}-d", f"c-{unique}-d"
-    stock(api, product, 5)
-    fund(api, customer, "1.00")
-    order_id = place(api, customer, [(product, 1, "5.00")]).json()["orderId"]
-    order = wait_for(api, order_id, {"CANCELLED"}, saga={"COMPENSATED"})
-    assert notifications(api, order_id), "the customer was never notified"
-    return order
+    return settled_order(api, f"p-{unique}-d", f"c-{unique}-d", "1.00", "CANCELLED", "COMPENSATED")
 
 
 @pytest.fixture(scope="module")
