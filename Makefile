@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint logs
+.PHONY: run up down status test setup lint logs chaos
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -26,6 +26,10 @@ setup:
 test:                 ## install what is missing, then the whole suite on both profiles
 	@WITH_POSTGRES=1 bash deploy/setup/install.sh
 	bash tests/run.sh
+
+chaos:                ## every fault of tests/chaos on both profiles, 200 orders each (long); writes docs/chaos.md
+	@WITH_POSTGRES=1 bash deploy/setup/install.sh
+	bash tests/chaos/run.sh
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

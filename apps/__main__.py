@@ -7,7 +7,7 @@ import uvicorn
 
 MODULES = {
     "gateway": "apps.gateway.main:app",
-    "order-service": "apps.order_service.main:app",
+    "order-service": "apps.order_service.main:create",
     "inventory-service": "apps.inventory_service.main:app",
     "payment-service": "apps.payment_service.main:app",
     "notification-service": "apps.notification_service.main:app",
@@ -24,4 +24,5 @@ if __name__ == "__main__":
         port=int(os.environ["APP_PORT"]),
         log_config=None,
         access_log=False,
+        factory=MODULES[app_id].endswith(":create"),  # builds the app at start-up, not import
     )

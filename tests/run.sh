@@ -14,4 +14,8 @@ for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> integration tests, profile $profile"
   PROFILE=$profile $py -m pytest tests/integration -q
 done
+for profile in ${PROFILES:-sqlite postgres}; do
+  echo "==> chaos subset (every fault kind once), profile $profile"
+  PROFILE=$profile CHAOS_SIZE=subset $py -m pytest tests/chaos -q
+done
 echo "==> all tests passed in $((SECONDS - start))s"

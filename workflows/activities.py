@@ -1,19 +1,23 @@
-"""Saga activities: each one is a single side effect, safe to run again after a crash.
+"""Saga activities: each one a single side effect, safe to run again after a crash.
 
-Each runs in an `order_span`: a span of the order's trace (the sidecar hands the workflow's
-trace context to the activity, and the order's `traceparent` travels in the workflow input in
-case it does not), every log line carrying the order id, and its duration in the step metrics.
+They are built by `saga_activities` from what they need (the order database's saga records,
+the sidecar), so importing this module opens nothing. An activity raises on a transient fault
+(sidecar or broker unreachable) and the workflow engine retries it; payment-service being
+unreachable is an answer of its own (UNAVAILABLE), which the saga waits out with timers.
+
+Each runs in an `order_span`: a span of the order's trace (the order's `traceparent` travels in
+the workflow input), every log line carrying the order id, and its duration in the step metrics.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, Protocol
 
-from dapr.ext.workflow import WorkflowActivityContext
+import httpx
 from opentelemetry import trace
 
 from apps.common.contracts import (
@@ -30,15 +34,26 @@ from apps.common.contracts import (
 from apps.common.dapr import SidecarError
 from apps.common.logging import order_context
 from apps.common.telemetry import continue_trace
-from apps.order_service import orders
-from apps.order_service.deps import dapr, db
 from workflows.metrics import STEP_DURATION
-from workflows.steps import INVENTORY_RESERVED, NOTIFICATION_SENT, PAYMENT_PROCESSED
+from workflows.steps import INVENTORY_RESERVED, NOTIFICATION_SENT, PAYMENT_PROCESSED, Activity
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("workflows.activities")
-PAYMENT_DEADLINE_SECONDS = float(os.environ.get("PAYMENT_DEADLINE_SECONDS", "20"))
-REFUND_DEADLINE_SECONDS = float(os.environ.get("REFUND_DEADLINE_SECONDS", "600"))
+PAYMENT_SERVICE = "payment-service"
+
+
+class SagaRecords(Protocol):
+    """The saga's record in the order database (order-service implements it)."""
+
+    def saga_state(self, order_id: str) -> dict: ...
+    def saga_in_progress(self, order_id: str) -> bool: ...
+    def record_progress(self, order_id: str, **update: Any) -> bool: ...
+    def complete_saga(self, order_id: str) -> bool: ...
+
+
+class Sidecar(Protocol):
+    def publish(self, topic: str, data: dict, *, key: str | None = None) -> None: ...
+    def invoke(self, app_id: str, method: str, *, body: Any = None) -> httpx.Response: ...
 
 
 @contextmanager
@@ -57,127 +72,126 @@ def order_span(name: str, order: dict) -> Iterator[None]:
             log.info("saga step %s took %.0fms", name, elapsed * 1000)
 
 
-def reserve_stock(_ctx: WorkflowActivityContext, order: dict) -> bool:
-    """Sends the reservation command; False if this order's saga has already run (a finished
-    instance id can be scheduled again: a second run must change nothing)."""
-    with order_span("reserve_stock", order):
-        if not orders.saga_in_progress(db, order["orderId"]):
-            log.warning("saga already ran; this run stops", extra={"order_id": order["orderId"]})
-            return False
-        cmd = ReserveStock.model_validate({"orderId": order["orderId"], "items": order["items"]})
-        dapr.publish(RESERVE_STOCK, cmd.wire(), key=order["orderId"])
-        return True
+def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callable]:
+    """The activities, by the name the saga calls them (workflows/steps.py `Activity`)."""
 
+    def load_saga(_ctx: object, order: dict) -> dict:
+        with order_span("load_saga", order):
+            return records.saga_state(order["orderId"])
 
-def release_stock(_ctx: WorkflowActivityContext, order: dict) -> None:
-    with order_span("release_stock", order):
-        dapr.publish(
-            RELEASE_STOCK, ReleaseStock(order_id=order["orderId"]).wire(), key=order["orderId"]
-        )
-
-
-def take_payment(_ctx: WorkflowActivityContext, order: dict) -> dict:
-    """Records the reservation, then charges: CHARGED (with `cancelRequested`), DECLINED,
-    CANCELLED (a cancel came first, nothing charged) or UNAVAILABLE once the deadline passed.
-    The charge is idempotent per order, so running this again after a crash is safe."""
-    order_id = order["orderId"]
-    with order_span("take_payment", order):
-        if orders.record_progress(
-            db, order_id, order_status="PAYMENT_PENDING", completed=INVENTORY_RESERVED
-        ):
-            return {"status": "CANCELLED", "reason": "cancelled by request"}
-        body = ChargePayment(
-            order_id=order_id, customer_id=order["customerId"], amount=order["totalAmount"]
-        ).wire()
-        result = _call_until(PAYMENT_DEADLINE_SECONDS, "payments/charge", body) or {
-            "status": "UNAVAILABLE",
-            "reason": f"payment service unavailable for {PAYMENT_DEADLINE_SECONDS:g}s",
-        }
-        if result["status"] == "CHARGED":
-            result["cancelRequested"] = orders.record_progress(
-                db, order_id, order_status="PAID", completed=PAYMENT_PROCESSED
+    def reserve_stock(_ctx: object, order: dict) -> bool:
+        """Sends the reservation command; False if this order's saga is not in progress (a
+        finished instance id can be scheduled again: a second run must change nothing)."""
+        with order_span("reserve_stock", order):
+            if not records.saga_in_progress(order["orderId"]):
+                log.warning("saga not in progress; this run stops")
+                return False
+            cmd = ReserveStock.model_validate(
+                {"orderId": order["orderId"], "items": order["items"]}
             )
-        return result
+            sidecar.publish(RESERVE_STOCK, cmd.wire(), key=order["orderId"])
+            return True
 
+    def release_stock(_ctx: object, order: dict) -> None:
+        with order_span("release_stock", order):
+            cmd = ReleaseStock(order_id=order["orderId"])
+            sidecar.publish(RELEASE_STOCK, cmd.wire(), key=order["orderId"])
 
-def refund_payment(_ctx: WorkflowActivityContext, order: dict) -> dict:
-    body = {"orderId": order["orderId"], "customerId": order["customerId"]}
-    with order_span("refund_payment", order):
-        result = _call_until(REFUND_DEADLINE_SECONDS, "payments/refund", body)
-    if result is None:
-        raise RuntimeError(f"refund for {order['orderId']} not acknowledged")
-    return result
+    def take_payment(_ctx: object, order: dict) -> dict:
+        """Records the reservation, then one charge: CHARGED (with `cancelRequested`), DECLINED,
+        CANCELLED (a cancel came first, nothing charged) or UNAVAILABLE. The charge is
+        idempotent per order, so trying again after an outage or a crash is safe."""
+        order_id = order["orderId"]
+        with order_span("take_payment", order):
+            if records.record_progress(
+                order_id, order_status="PAYMENT_PENDING", completed=INVENTORY_RESERVED
+            ):
+                return {"status": "CANCELLED", "reason": "cancelled by request"}
+            body = ChargePayment(
+                order_id=order_id, customer_id=order["customerId"], amount=order["totalAmount"]
+            ).wire()
+            result = _call_payment(sidecar, "payments/charge", body)
+            if result["status"] == "CHARGED":
+                result["cancelRequested"] = records.record_progress(
+                    order_id, order_status="PAID", completed=PAYMENT_PROCESSED
+                )
+            return result
 
+    def refund_payment(_ctx: object, order: dict) -> dict:
+        """One refund (or void: a refund before the charge refuses the late charge)."""
+        body = {"orderId": order["orderId"], "customerId": order["customerId"]}
+        with order_span("refund_payment", order):
+            return _call_payment(sidecar, "payments/refund", body)
 
-def _call_until(deadline_seconds: float, method: str, body: dict) -> dict | None:
-    deadline = time.monotonic() + deadline_seconds
-    while True:
-        try:
-            resp = dapr.invoke("payment-service", method, body=body)
-            if resp.status_code == 200:
-                return resp.json()
-            log.warning(
-                "payment-service %s answered %s",
-                method,
-                resp.status_code,
-                extra={"order_id": body["orderId"]},
+    def confirm_order(_ctx: object, order: dict) -> bool:
+        """CONFIRMED and saga COMPLETED (unless a cancel got there first: False), then the
+        order-confirmed event, which makes the sale final in inventory and tells the customer."""
+        with order_span("confirm_order", order):
+            if not records.complete_saga(order["orderId"]):
+                return False
+            event = OrderConfirmed(
+                order_id=order["orderId"],
+                customer_id=order["customerId"],
+                total_amount=order["totalAmount"],
             )
-        except SidecarError as exc:
-            log.warning(
-                "payment-service %s failed: %s", method, exc, extra={"order_id": body["orderId"]}
+            sidecar.publish(ORDER_CONFIRMED, event.wire(), key=order["orderId"])
+            records.record_progress(order["orderId"], completed=NOTIFICATION_SENT)
+            return True
+
+    def finish_cancelled(_ctx: object, data: dict) -> None:
+        """The order-cancelled event (inventory gives back what the order holds, the customer
+        is told), then the order ends CANCELLED. In this order: an order that is CANCELLED has
+        always been announced, and one that is not yet is still the reconciler's to finish."""
+        order, reason = data["order"], data.get("reason")
+        with order_span("finish_cancelled", order):
+            event = OrderCancelled(
+                order_id=order["orderId"], customer_id=order["customerId"], reason=reason
             )
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(1.0)
+            sidecar.publish(ORDER_CANCELLED, event.wire(), key=order["orderId"])
+            records.record_progress(
+                order["orderId"],
+                order_status="CANCELLED",
+                saga_status=data["saga_status"],
+                compensated=data.get("compensated"),
+                failure_reason=reason,
+            )
+
+    def record_progress(_ctx: object, update: dict) -> bool:
+        """Writes one step to the order database; answers whether a cancel has been requested."""
+        update = dict(update)
+        order = update.pop("order")
+        name = f"record_{update.get('order_status') or update.get('saga_status')}"
+        with order_span(name, order):
+            return records.record_progress(order["orderId"], **update)
+
+    return {
+        Activity.LOAD_SAGA: load_saga,
+        Activity.RESERVE_STOCK: reserve_stock,
+        Activity.TAKE_PAYMENT: take_payment,
+        Activity.REFUND_PAYMENT: refund_payment,
+        Activity.RELEASE_STOCK: release_stock,
+        Activity.CONFIRM_ORDER: confirm_order,
+        Activity.FINISH_CANCELLED: finish_cancelled,
+        Activity.RECORD_PROGRESS: record_progress,
+    }
 
 
-def confirm_order(_ctx: WorkflowActivityContext, order: dict) -> bool:
-    """CONFIRMED and saga COMPLETED (unless a cancel got there first: False), then the
-    order-confirmed event, which makes the sale final in inventory and notifies the customer."""
-    with order_span("confirm_order", order):
-        if not orders.complete_saga(db, order["orderId"]):
-            return False
-        event = OrderConfirmed(
-            order_id=order["orderId"],
-            customer_id=order["customerId"],
-            total_amount=order["totalAmount"],
-        )
-        dapr.publish(ORDER_CONFIRMED, event.wire(), key=order["orderId"])
-        orders.record_progress(db, order["orderId"], completed=NOTIFICATION_SENT)
-        return True
-
-
-def finish_cancelled(_ctx: WorkflowActivityContext, data: dict) -> None:
-    """The order ends CANCELLED; the order-cancelled event tells inventory and the customer."""
-    order, reason = data["order"], data.get("reason")
-    with order_span("finish_cancelled", order):
-        orders.record_progress(
-            db,
-            order["orderId"],
-            order_status="CANCELLED",
-            saga_status=data["saga_status"],
-            compensated=data.get("compensated"),
-            failure_reason=reason,
-        )
-        event = OrderCancelled(
-            order_id=order["orderId"], customer_id=order["customerId"], reason=reason
-        )
-        dapr.publish(ORDER_CANCELLED, event.wire(), key=order["orderId"])
-
-
-def record_progress(_ctx: WorkflowActivityContext, update: dict) -> bool:
-    """Writes one step to the order database; answers whether a cancel has been requested."""
-    order = update.pop("order")
-    with order_span(f"record_{update.get('order_status') or update.get('saga_status')}", order):
-        return orders.record_progress(db, order["orderId"], **update)
-
-
-ALL = [
-    reserve_stock,
-    release_stock,
-    take_payment,
-    refund_payment,
-    confirm_order,
-    finish_cancelled,
-    record_progress,
-]
+def _call_payment(sidecar: Sidecar, method: str, body: dict) -> dict:
+    """payment-service's answer, or UNAVAILABLE when it cannot give one now (sidecar or
+    service down, 5xx, circuit breaker open): the saga decides how long to wait."""
+    try:
+        resp = sidecar.invoke(PAYMENT_SERVICE, method, body=body)
+    except SidecarError as exc:
+        log.warning("%s %s failed: %s", PAYMENT_SERVICE, method, exc)
+        return {"status": "UNAVAILABLE", "reason": "payment service unreachable"}
+    if resp.status_code == 200:
+        return resp.json()
+    if 400 <= resp.status_code < 500:
+        # Not transient: the request itself was refused. Logged loudly; the saga treats a
+        # refused charge as declined and keeps trying a refund (money must come back).
+        log.error("%s %s refused: %s %s", PAYMENT_SERVICE, method, resp.status_code, resp.text)
+        if method.endswith("charge"):
+            return {"status": "DECLINED", "reason": f"charge refused ({resp.status_code})"}
+    else:
+        log.warning("%s %s answered %s", PAYMENT_SERVICE, method, resp.status_code)
+    return {"status": "UNAVAILABLE", "reason": f"payment service answered {resp.status_code}"}

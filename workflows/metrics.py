@@ -15,6 +15,10 @@ SAGA_BUCKETS = (0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120, 300, 600)
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60, 600)
 
 SAGAS_STARTED = Counter("order_saga_started_total", "Order sagas started")
+SAGAS_RESUMED = Counter(
+    "order_saga_resumed_total",
+    "Order sagas run again by the reconciler, or to cancel a confirmed order",
+)
 SAGAS_COMPLETED = Counter("order_saga_completed_total", "Order sagas that confirmed their order")
 SAGAS_FAILED = Counter(
     "order_saga_failed_total", "Order sagas that cancelled their order before doing anything"
@@ -38,13 +42,14 @@ ENDINGS = {"COMPLETED": SAGAS_COMPLETED, "FAILED": SAGAS_FAILED, "COMPENSATED": 
 
 
 class SagaClock:
-    """Counts a saga's start when created and its end in `ended`, each once, not on replay."""
+    """Counts a saga's start (or resumption) when created and its end in `ended`, each once,
+    not on replay."""
 
-    def __init__(self, ctx: DaprWorkflowContext) -> None:
+    def __init__(self, ctx: DaprWorkflowContext, resumed: bool = False) -> None:
         self.ctx = ctx
         self.started = ctx.current_utc_datetime
         if not ctx.is_replaying:
-            SAGAS_STARTED.inc()
+            (SAGAS_RESUMED if resumed else SAGAS_STARTED).inc()
 
     def ended(self, outcome: str | None) -> None:
         """`outcome` None: this run ended without one of its own (e.g. a finished saga that

@@ -1,8 +1,13 @@
-"""The order saga: reserve stock, take payment, confirm, notify; on failure undo in reverse.
+"""The order saga: reserve stock, take payment, confirm, notify; on failure undo, stock first.
 
 Workflow code is replayed from history, so it only orchestrates: every side effect is an
-activity (workflows/activities.py) and every wait has a timer. Each activity is one round trip
-through the sidecar, so steps that always go together share one activity.
+activity (workflows/activities.py, called by name) and every wait is a durable timer, never a
+sleep in an activity, so a slow participant holds no worker thread.
+
+Faults of the infrastructure (a broker or a sidecar down for a while) make an activity raise;
+the engine retries it under `TRANSIENT`. When those retries run out the workflow fails, and
+order-service's reconciler runs the saga again with `resume` (apps/order_service/reconciler.py):
+every step is safe to repeat, and `_resume` picks up from what the order database says.
 """
 
 from __future__ import annotations
@@ -11,20 +16,39 @@ from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
-from dapr.ext.workflow import DaprWorkflowContext, when_any
+from dapr.ext.workflow import DaprWorkflowContext, RetryPolicy, when_any
 
-from workflows import activities as act
 from workflows.metrics import SagaClock
-from workflows.steps import CANCEL_REQUESTED, INVENTORY_RESERVED, PAYMENT_PROCESSED, STOCK_REPLY
+from workflows.steps import (
+    CANCEL_REQUESTED,
+    INVENTORY_RESERVED,
+    NOTIFICATION_SENT,
+    PAYMENT_PROCESSED,
+    STOCK_REPLY,
+    Activity,
+)
 
 Saga = Generator[Any, Any, None]
-Ending = Generator[Any, Any, str]  # ends with the saga's outcome: COMPLETED, FAILED, COMPENSATED
+Ending = Generator[Any, Any, str | None]  # the outcome: COMPLETED, FAILED, COMPENSATED or None
 CANCELLED_BY_REQUEST = "cancelled by request"
+
+# Bounded (about a minute of waiting), with backoff. `max_retry_interval` is set on purpose: the
+# SDK may not retry without it (python-sdk #836). Never wrap a call that uses it in try/except:
+# the policy is then ignored (python-sdk #797).
+TRANSIENT = RetryPolicy(
+    first_retry_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    max_number_of_attempts=8,
+    max_retry_interval=timedelta(seconds=15),
+)
+# Charges and refunds during a payment outage: tried again after these pauses (durable timers).
+PAYMENT_BACKOFF_SECONDS = (1, 2, 4, 8, 15)
 
 
 def order_saga(ctx: DaprWorkflowContext, order: dict) -> Saga:
-    clock = SagaClock(ctx)  # counts and times the saga (workflows/metrics.py)
-    clock.ended((yield from _order_steps(ctx, order)))
+    clock = SagaClock(ctx, resumed=bool(order.get("resume")))  # counts and times it
+    steps = _resume(ctx, order) if order.get("resume") else _order_steps(ctx, order)
+    clock.ended((yield from steps))
 
 
 def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
@@ -33,8 +57,8 @@ def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
     cancel = ctx.wait_for_external_event(CANCEL_REQUESTED)
 
     # 1. Reserve stock: a Kafka command, answered by a reply event (or not, in time).
-    if not (yield ctx.call_activity(act.reserve_stock, input=order)):
-        return
+    if not (yield _call(ctx, Activity.RESERVE_STOCK, order)):
+        return None  # this order's saga is not in progress any more: nothing to do
     reply = ctx.wait_for_external_event(STOCK_REPLY)
     timer = ctx.create_timer(timedelta(seconds=order["stockTimeoutSeconds"]))
     winner = yield when_any([reply, timer, cancel])
@@ -44,11 +68,10 @@ def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
         return (yield from _compensate(ctx, order, [INVENTORY_RESERVED], reason))
     stock = reply.get_result()
     if not stock["reserved"]:
-        reason = stock.get("reason") or "stock not available"
-        return (yield from _finish(ctx, order, "FAILED", reason))
+        return (yield from _finish(ctx, order, "FAILED", stock.get("reason") or "no stock"))
 
-    # 2. Take payment: Dapr service invocation under the resiliency policy.
-    payment = yield ctx.call_activity(act.take_payment, input=order)
+    # 2. Take payment: Dapr service invocation, tried again during an outage until a deadline.
+    payment = yield from _take_payment(ctx, order)
     if payment["status"] != "CHARGED":
         reason = payment.get("reason") or "no reason given"
         if payment["status"] != "CANCELLED":
@@ -61,33 +84,64 @@ def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
         return (yield from _compensate(ctx, order, done, CANCELLED_BY_REQUEST))
 
     # 3. Confirm, and 4. notify: inventory and notification-service react to the event.
-    confirmed = yield ctx.call_activity(act.confirm_order, input=order)
-    if not confirmed:
+    if not (yield _call(ctx, Activity.CONFIRM_ORDER, order)):
         return (yield from _compensate(ctx, order, done, CANCELLED_BY_REQUEST))
     return "COMPLETED"
 
 
-def cancel_confirmed_order(ctx: DaprWorkflowContext, order: dict) -> Saga:
-    """Undoes a CONFIRMED order: refund the charge, return the stock, tell the customer."""
-    yield from _compensate(
-        ctx, order, [INVENTORY_RESERVED, PAYMENT_PROCESSED], CANCELLED_BY_REQUEST
-    )
+def _resume(ctx: DaprWorkflowContext, order: dict) -> Ending:
+    """A saga run again (its first run failed, never ran, or a confirmed order is being
+    cancelled): it goes on from what the order database says."""
+    saga = yield _call(ctx, Activity.LOAD_SAGA, order)
+    status, completed = saga["status"], saga["completedSteps"]
+    if status == "STARTED" and not saga["cancelRequested"]:
+        return (yield from _order_steps(ctx, order))
+    if status in ("STARTED", "COMPENSATING"):
+        # Whatever was done is undone; releasing or refunding what never happened is harmless
+        # (each leaves a mark that refuses a late reservation or charge).
+        reason = saga["failureReason"] or CANCELLED_BY_REQUEST
+        done = [
+            INVENTORY_RESERVED,
+            *([PAYMENT_PROCESSED] if PAYMENT_PROCESSED in completed else []),
+        ]
+        return (yield from _compensate(ctx, order, done, reason, void_payment=True))
+    if status == "COMPLETED" and NOTIFICATION_SENT not in completed:
+        yield _call(ctx, Activity.CONFIRM_ORDER, order)  # publishes order-confirmed again
+    return None
+
+
+def _take_payment(ctx: DaprWorkflowContext, order: dict) -> Generator[Any, Any, dict]:
+    """CHARGED (with `cancelRequested`), DECLINED, CANCELLED (a cancel came first) or, once the
+    deadline has passed with payment-service unreachable, UNAVAILABLE."""
+    deadline = ctx.current_utc_datetime + timedelta(seconds=order["paymentDeadlineSeconds"])
+    attempt = 0
+    while True:
+        result = yield _call(ctx, Activity.TAKE_PAYMENT, order)
+        if result["status"] != "UNAVAILABLE" or ctx.current_utc_datetime >= deadline:
+            return result
+        yield ctx.create_timer(_backoff(attempt))
+        attempt += 1
+
+
+def _refund(ctx: DaprWorkflowContext, order: dict) -> Generator[Any, Any, None]:
+    """Refunds (or voids, if the charge never landed) until payment-service acknowledges it:
+    money taken is always given back, however long the outage."""
+    attempt = 0
+    while (yield _call(ctx, Activity.REFUND_PAYMENT, order))["status"] == "UNAVAILABLE":
+        yield ctx.create_timer(_backoff(attempt))
+        attempt += 1
 
 
 def _compensate(
     ctx: DaprWorkflowContext, order: dict, done: list[str], reason: str, void_payment: bool = False
 ) -> Ending:
-    yield ctx.call_activity(
-        act.record_progress,
-        input={"order": order, "saga_status": "COMPENSATING", "failure_reason": reason},
-    )
-    if void_payment:
-        yield ctx.call_activity(act.refund_payment, input=order)
-    for step in reversed(done):
-        if step == PAYMENT_PROCESSED:
-            yield ctx.call_activity(act.refund_payment, input=order)
-        elif step == INVENTORY_RESERVED:
-            yield ctx.call_activity(act.release_stock, input=order)
+    """Stock first (it is what other orders wait for), then the money, then the end."""
+    record = {"order": order, "saga_status": "COMPENSATING", "failure_reason": reason}
+    yield _call(ctx, Activity.RECORD_PROGRESS, record)
+    if INVENTORY_RESERVED in done:
+        yield _call(ctx, Activity.RELEASE_STOCK, order)
+    if void_payment or PAYMENT_PROCESSED in done:
+        yield from _refund(ctx, order)
     return (yield from _finish(ctx, order, "COMPENSATED", reason, list(reversed(done))))
 
 
@@ -98,13 +152,16 @@ def _finish(
     reason: str,
     compensated: list[str] | None = None,
 ) -> Ending:
-    yield ctx.call_activity(
-        act.finish_cancelled,
-        input={
-            "order": order,
-            "saga_status": saga_status,
-            "reason": reason,
-            "compensated": compensated or [],
-        },
-    )
+    ending = {"order": order, "saga_status": saga_status, "reason": reason}
+    yield _call(ctx, Activity.FINISH_CANCELLED, {**ending, "compensated": compensated or []})
     return saga_status
+
+
+def _call(ctx: DaprWorkflowContext, activity: str, data: dict) -> Any:
+    return ctx.call_activity(activity, input=data, retry_policy=TRANSIENT)
+
+
+def _backoff(attempt: int) -> timedelta:
+    return timedelta(
+        seconds=PAYMENT_BACKOFF_SECONDS[min(attempt, len(PAYMENT_BACKOFF_SECONDS) - 1)]
+    )

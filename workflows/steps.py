@@ -1,5 +1,6 @@
-"""Names shared by the saga, its activities and the order view."""
+"""Names shared by the saga, its activities, order-service and the order view."""
 
+# Saga steps, as recorded in the order's saga record (`completedSteps`, `compensatedSteps`).
 INVENTORY_RESERVED = "INVENTORY_RESERVED"
 PAYMENT_PROCESSED = "PAYMENT_PROCESSED"
 ORDER_CONFIRMED = "ORDER_CONFIRMED"
@@ -8,3 +9,19 @@ NOTIFICATION_SENT = "NOTIFICATION_SENT"
 # External events the saga waits for.
 STOCK_REPLY = "stock-reply"
 CANCEL_REQUESTED = "cancel-requested"
+
+# Workflows order-service registers.
+ORDER_SAGA = "order_saga"
+
+
+class Activity:
+    """The names the saga's activities are registered under (workflows/activities.py)."""
+
+    LOAD_SAGA = "load_saga"
+    RESERVE_STOCK = "reserve_stock"
+    TAKE_PAYMENT = "take_payment"
+    REFUND_PAYMENT = "refund_payment"
+    RELEASE_STOCK = "release_stock"
+    CONFIRM_ORDER = "confirm_order"
+    FINISH_CANCELLED = "finish_cancelled"
+    RECORD_PROGRESS = "record_progress"

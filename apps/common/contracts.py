@@ -1,17 +1,78 @@
 """The messages services exchange: public order request, Kafka topics and their payloads.
 
-One module so producer and consumer can never disagree on a field name.
+One module so producer and consumer can never disagree on a field name. Every message is
+validated as strictly as the public API, wherever it comes from (the gateway, a sidecar, Kafka):
+a forged or garbled message is refused, never applied.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic_core import CoreSchema, core_schema
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
+
+
+class Identifier(str):
+    """An id (order, customer, product): 1-64 letters, digits and `._:@-`, starting with a
+    letter or digit. Ids travel in URL paths and query strings (service invocation), message
+    keys and log lines: only characters that need no escaping anywhere. Validates to a plain
+    str. A class, not an `Annotated` alias, because FastAPI drops an alias's constraints from a
+    parameter declared `x: Identifier = Query(...)`."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _source: object, _handler: object) -> CoreSchema:
+        return core_schema.str_schema(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)
+
+
+Reason = Annotated[str, StringConstraints(max_length=500)]
+
+MAX_LINES = 100
+MAX_QUANTITY = 1000
+MAX_UNIT_PRICE = Decimal("1000000.00")
+# The largest order total, and so the largest charge: every line at the maximum.
+MAX_AMOUNT = MAX_LINES * MAX_QUANTITY * MAX_UNIT_PRICE
+
+_PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def _number_or_decimal_string(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError("must be a JSON number or a decimal string")
+    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value):
+        raise ValueError("must be a decimal string such as 12.50")
+    # floats come from JSON numbers: go through their shortest repr so 25.5 stays 25.5
+    return Decimal(repr(value)) if isinstance(value, float) else value
+
+
+_AS_DECIMAL = BeforeValidator(_number_or_decimal_string)
+UnitPrice = Annotated[
+    Decimal,
+    _AS_DECIMAL,
+    Field(ge=0, le=MAX_UNIT_PRICE, decimal_places=2, allow_inf_nan=False),
+]
+Amount = Annotated[  # something to charge: never zero or negative
+    Decimal, _AS_DECIMAL, Field(gt=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False)
+]
+Total = Annotated[
+    Decimal, _AS_DECIMAL, Field(ge=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False)
+]
+Balance = Annotated[
+    Decimal, _AS_DECIMAL, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)
+]
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)]
 
 # Topics (one per command or event type, named after it).
 RESERVE_STOCK = "reserve-stock"
@@ -31,66 +92,74 @@ class Message(BaseModel):
 
 class OrderLine(Message):
     product_id: Identifier
-    quantity: int = Field(ge=1, le=1000, strict=True)
-    unit_price: Decimal = Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)
-
-    @field_validator("unit_price", mode="before")
-    @classmethod
-    def _number_or_decimal_string(cls, value: object) -> object:
-        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-            raise ValueError("unitPrice must be a JSON number or a decimal string")
-        # floats come from JSON numbers: go through their shortest repr so 25.5 stays 25.5
-        return Decimal(repr(value)) if isinstance(value, float) else value
+    quantity: Quantity
+    unit_price: UnitPrice
 
 
 class PlaceOrder(Message):
     customer_id: Identifier
-    items: list[OrderLine] = Field(min_length=1, max_length=100)
+    items: list[OrderLine] = Field(min_length=1, max_length=MAX_LINES)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.unit_price * line.quantity for line in self.items), Decimal(0))
+
+    @model_validator(mode="after")
+    def _total_is_chargeable(self) -> PlaceOrder:
+        # The saga charges the total: it must be an amount payment-service accepts.
+        if not Decimal(0) < self.total <= MAX_AMOUNT:
+            raise ValueError(f"the order total must be more than 0 and at most {MAX_AMOUNT}")
+        return self
 
 
 class StockLine(Message):
-    product_id: str
-    quantity: int
+    product_id: Identifier
+    quantity: Quantity
 
 
 class ReserveStock(Message):
-    order_id: str
-    items: list[StockLine]
+    order_id: Identifier
+    items: list[StockLine] = Field(min_length=1, max_length=MAX_LINES)
 
 
 class ReleaseStock(Message):
-    order_id: str
+    order_id: Identifier
 
 
 class StockReply(Message):
-    order_id: str
+    order_id: Identifier
     reserved: bool
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 class OrderConfirmed(Message):
-    order_id: str
-    customer_id: str
-    total_amount: Decimal
+    order_id: Identifier
+    customer_id: Identifier
+    total_amount: Total
 
 
 class OrderCancelled(Message):
-    order_id: str
-    customer_id: str
-    reason: str | None = None
+    order_id: Identifier
+    customer_id: Identifier
+    reason: Reason | None = None
 
 
 class ChargePayment(Message):
-    order_id: str
-    customer_id: str
-    amount: Decimal
+    order_id: Identifier
+    customer_id: Identifier
+    amount: Amount
+
+
+class RefundPayment(Message):
+    order_id: Identifier
+    customer_id: Identifier
 
 
 class PaymentResult(Message):
     payment_id: str | None = None
-    order_id: str
+    order_id: Identifier
     status: str  # CHARGED | DECLINED | REFUNDED
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 class SetStock(Message):
@@ -98,9 +167,4 @@ class SetStock(Message):
 
 
 class SetFunds(Message):
-    balance: Decimal = Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)
-
-    @field_validator("balance", mode="before")
-    @classmethod
-    def _number_or_decimal_string(cls, value: object) -> object:
-        return OrderLine._number_or_decimal_string(value)
+    balance: Balance

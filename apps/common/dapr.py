@@ -66,7 +66,7 @@ class DaprClient:
         _count_breaker(self.settings.app_id, app_id, resp)
         return resp
 
-    def publish(self, topic: str, data: dict[str, Any], *, key: str | None = None) -> None:
+    def publish(self, topic: str, data: Any, *, key: str | None = None) -> None:
         params = {"metadata.partitionKey": key} if key else None
         try:
             resp = self.http.post(
@@ -79,6 +79,17 @@ class DaprClient:
             raise SidecarError(f"publish {topic}: {exc}") from exc
         if resp.status_code >= 300:
             raise SidecarError(f"publish {topic}: HTTP {resp.status_code} {resp.text[:200]}")
+
+    def metadata(self) -> dict[str, Any]:
+        """The sidecar's view of itself (GET /v1.0/metadata): the subscriptions it loaded, the
+        workflow workers connected to it, its components."""
+        try:
+            resp = self.http.get("/v1.0/metadata", timeout=2)
+        except httpx.HTTPError as exc:
+            raise SidecarError(f"metadata: {exc}") from exc
+        if resp.status_code >= 300:
+            raise SidecarError(f"metadata: HTTP {resp.status_code} {resp.text[:200]}")
+        return resp.json()
 
     def sidecar_ready(self) -> bool:
         try:

@@ -6,8 +6,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    MetaData,
+    Table,
+    UniqueConstraint,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import AddConstraint
 from sqlmodel import Session, SQLModel, create_engine
 
 
@@ -44,6 +54,7 @@ class Database:
 
     def create_tables(self) -> None:
         SQLModel.metadata.create_all(self.engine)
+        upgrade_postgres(self.engine, SQLModel.metadata)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -53,3 +64,48 @@ class Database:
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+
+def upgrade_postgres(engine: Engine, metadata: MetaData) -> None:
+    """Brings tables that an older version created in PostgreSQL up to the models (create_all
+    never alters an existing table): integer columns the models now declare BIGINT are
+    widened, and unique constraints the models no longer declare are replaced by the ones they
+    do. Idempotent. SQLite needs none of it: its INTEGER is always 64-bit."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn:
+        existing = set(inspect(conn).get_table_names())
+        for table in metadata.sorted_tables:
+            if table.name in existing:
+                _widen_to_bigint(conn, table)
+                _replace_unique_constraints(conn, table)
+
+
+def _widen_to_bigint(conn: Connection, table: Table) -> None:
+    present = {c["name"]: c["type"] for c in inspect(conn).get_columns(table.name)}
+    for column in table.columns:
+        current = present.get(column.name)
+        narrower = current is not None and not isinstance(current, BigInteger)
+        if isinstance(column.type, BigInteger) and narrower:
+            conn.execute(
+                text(f'ALTER TABLE "{table.name}" ALTER COLUMN "{column.name}" TYPE BIGINT')
+            )
+
+
+def _replace_unique_constraints(conn: Connection, table: Table) -> None:
+    wanted = {
+        frozenset(c.name for c in constraint.columns): constraint
+        for constraint in table.constraints
+        if isinstance(constraint, UniqueConstraint)
+    }
+    wanted_indexes = {frozenset(c.name for c in i.columns) for i in table.indexes if i.unique}
+    present = {
+        frozenset(u["column_names"]): u["name"]
+        for u in inspect(conn).get_unique_constraints(table.name)
+    }
+    for columns, name in present.items():
+        if columns not in wanted and columns not in wanted_indexes:
+            conn.execute(text(f'ALTER TABLE "{table.name}" DROP CONSTRAINT "{name}"'))
+    for columns, constraint in wanted.items():
+        if columns not in present:
+            conn.execute(AddConstraint(constraint))

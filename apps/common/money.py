@@ -8,7 +8,11 @@ CENT = Decimal("0.01")
 
 
 def to_cents(amount: Decimal) -> int:
-    return int((amount / CENT).to_integral_exact())
+    """Exact or an error: a fraction of a cent is never rounded away silently."""
+    cents = amount.scaleb(2)
+    if not cents.is_finite() or cents != cents.to_integral_value():
+        raise ValueError(f"{amount} is not a whole number of cents")
+    return int(cents)
 
 
 def from_cents(cents: int) -> Decimal:

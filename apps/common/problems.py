@@ -8,8 +8,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +41,15 @@ def _clean_errors(errors: list[dict]) -> list[dict]:
     ]
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    routes = request.app.router.routes
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_req: Request, exc: Problem) -> JSONResponse:
@@ -49,8 +60,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(422, "Invalid request", errors=_clean_errors(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(exc.status_code, str(exc.detail))
+    async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = problem_response(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route on the path only.
+            response.headers["Allow"] = ", ".join(_allowed_methods(req))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:

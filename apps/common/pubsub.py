@@ -1,8 +1,12 @@
 """Subscribing to Kafka topics through the sidecar (programmatic subscriptions).
 
 A handler gets the CloudEvent's `data` and returns an `Outcome`. Dapr retries RETRY (under the
-component's inbound resiliency policy) and forwards DROP, and messages whose retries ran out, to
-the dead-letter topic, so one poison message never blocks its partition.
+component's inbound resiliency policy). A message that can never be handled (DROP, `Rejected`,
+or a payload that is not a JSON object) is forwarded by the app itself to the dead-letter topic
+as a `DeadLetterEnvelope` (original topic, reason, this app's id, the payload as it came) and
+then acknowledged. A message whose retries ran out is forwarded by Dapr: the original
+CloudEvent, unchanged, to the subscription's `deadLetterTopic`. Either way one poison message
+never blocks its partition, and notification-service keeps it for an operator to redrive.
 
 Each delivery is handled in a CONSUMER span of the publisher's trace (the CloudEvent carries its
 `traceparent`), with the message's order id on every log line, and counted in `messages_total`.
@@ -14,20 +18,26 @@ import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
+from pydantic.alias_generators import to_camel
 from starlette.concurrency import run_in_threadpool
 
 from apps.common.contracts import DEAD_LETTERS
+from apps.common.dapr import DaprClient, SidecarError
 from apps.common.logging import order_context
-from apps.common.metrics import DEAD_LETTERS_RECEIVED, MESSAGES
+from apps.common.metrics import MESSAGES
 from apps.common.settings import get_settings
 from apps.common.telemetry import continue_trace
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("apps.pubsub")
+M = TypeVar("M", bound=BaseModel)
+JSON_TYPES = {str: "string", int: "number", float: "number", bool: "boolean", list: "array"}
 
 
 class Outcome(enum.StrEnum):
@@ -45,19 +55,51 @@ METRIC_OUTCOME = {
 }
 
 
+class Rejected(Exception):
+    """Raise from a handler for a message that can never be handled; the text is its reason."""
+
+
+class DeadLetterEnvelope(BaseModel):
+    """What a consumer publishes on `dead-letters` for a message it cannot ever handle."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    topic: str
+    reason: str
+    source_app: str
+    payload: JsonValue  # the CloudEvent's `data` as it arrived, whatever its JSON type
+    event_id: str | None = None  # the original CloudEvent's id
+
+
+def parse_message(model: type[M], data: dict) -> M:
+    """`data` as `model`, or `Rejected` with a short reason naming the offending fields."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
+            for e in exc.errors(include_url=False)[:5]
+        ]
+        raise Rejected(f"invalid {model.__name__}: {'; '.join(errors)}") from exc
+
+
 @dataclass(frozen=True)
 class Subscription:
     topic: str
     handler: Callable[[dict], Outcome]
     dead_letter: bool = True
+    # The handler gets the whole CloudEvent instead of its `data` (which may be any JSON type).
+    whole_event: bool = False
 
     @property
     def route(self) -> str:
         return f"/events/{self.topic}"
 
 
-def subscription_router(subscriptions: list[Subscription]) -> APIRouter:
+def subscription_router(
+    subscriptions: list[Subscription], publisher: DaprClient | None = None
+) -> APIRouter:
     settings = get_settings()
+    publisher = publisher or DaprClient()
     router = APIRouter(include_in_schema=False)
 
     @router.get("/dapr/subscribe")
@@ -73,11 +115,12 @@ def subscription_router(subscriptions: list[Subscription]) -> APIRouter:
         ]
 
     for sub in subscriptions:
-        router.add_api_route(sub.route, _endpoint(sub, settings.app_id), methods=["POST"])
+        endpoint = _endpoint(sub, settings.app_id, publisher)
+        router.add_api_route(sub.route, endpoint, methods=["POST"])
     return router
 
 
-def _endpoint(sub: Subscription, app_id: str) -> Callable[[Request], dict]:
+def _endpoint(sub: Subscription, app_id: str, publisher: DaprClient) -> Callable[[Request], dict]:
     async def receive(request: Request) -> dict:
         try:
             event = await request.json()
@@ -97,23 +140,50 @@ def _endpoint(sub: Subscription, app_id: str) -> Callable[[Request], dict]:
             ),
             order_context(order_id),
         ):
-            outcome = await _run(sub, data)
+            outcome, reason = await _run(sub, event if sub.whole_event else data)
+            if outcome is Outcome.DROP and sub.dead_letter:
+                envelope = DeadLetterEnvelope(
+                    topic=sub.topic,
+                    reason=reason or f"the {sub.topic} handler refused it (it gave no reason)",
+                    source_app=app_id,
+                    payload=data,
+                    event_id=event.get("id") if isinstance(event.get("id"), str) else None,
+                )
+                outcome = await _dead_letter(publisher, envelope, order_id)
             log.info("%s: %s", sub.topic, outcome.value.lower(), extra={"topic": sub.topic})
         MESSAGES.labels(app_id, sub.topic, METRIC_OUTCOME[outcome]).inc()
-        if sub.topic == DEAD_LETTERS:
-            DEAD_LETTERS_RECEIVED.labels(app_id, event.get("topic") or "unknown").inc()
-        status = "SUCCESS" if outcome is Outcome.DUPLICATE else outcome.value
-        return {"status": status}
+        # Dead-lettered by us: acknowledged, so Dapr does not forward it a second time.
+        acknowledged = outcome is Outcome.DUPLICATE or (outcome is Outcome.DROP and sub.dead_letter)
+        return {"status": "SUCCESS" if acknowledged else outcome.value}
 
     return receive
 
 
-async def _run(sub: Subscription, data: object) -> Outcome:
-    if not isinstance(data, dict):
-        log.warning("malformed message, dead-lettering", extra={"topic": sub.topic})
-        return Outcome.DROP
+async def _run(sub: Subscription, value: object) -> tuple[Outcome, str | None]:
+    if not isinstance(value, dict):
+        kind = JSON_TYPES.get(type(value), "null")
+        return Outcome.DROP, f"payload is a JSON {kind}, not an object"
     try:
-        return await run_in_threadpool(sub.handler, data)
+        return await run_in_threadpool(sub.handler, value), None
+    except Rejected as exc:
+        return Outcome.DROP, str(exc)
     except Exception:
         log.exception("handler failed, will be redelivered", extra={"topic": sub.topic})
+        return Outcome.RETRY, None
+
+
+async def _dead_letter(
+    publisher: DaprClient, envelope: DeadLetterEnvelope, order_id: str | None
+) -> Outcome:
+    try:
+        await run_in_threadpool(
+            publisher.publish,
+            DEAD_LETTERS,
+            envelope.model_dump(mode="json", by_alias=True),
+            key=order_id,
+        )
+    except SidecarError as exc:
+        log.warning("could not dead-letter, will be redelivered: %s", exc)
         return Outcome.RETRY
+    log.warning("dead-lettered: %s", envelope.reason, extra={"topic": envelope.topic})
+    return Outcome.DROP

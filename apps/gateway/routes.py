@@ -1,13 +1,25 @@
 """The public API (/api/v1). The gateway validates input, then forwards each call through
-Dapr service invocation to the service that owns the data."""
+Dapr service invocation to the service that owns the data. What each route can answer is
+declared with it (apps/gateway/openapi.py); bodies pass through unchanged."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from apps.common.contracts import Identifier, PlaceOrder, SetFunds, SetStock
 from apps.common.dapr import AsyncDaprClient, SidecarError
 from apps.common.problems import PROBLEM_JSON, problem_response
+from apps.gateway.openapi import (
+    AccountView,
+    DeadLetterList,
+    DeadLetterView,
+    NotificationList,
+    OrderPage,
+    OrderView,
+    PaymentList,
+    StockView,
+    answers,
+)
 
 ORDERS, INVENTORY, PAYMENTS, NOTIFICATIONS = (
     "order-service",
@@ -15,6 +27,7 @@ ORDERS, INVENTORY, PAYMENTS, NOTIFICATIONS = (
     "payment-service",
     "notification-service",
 )
+MAX_ROW_ID = 2**31 - 1
 
 dapr = AsyncDaprClient()
 router = APIRouter(prefix="/api/v1")
@@ -54,7 +67,12 @@ def _json(model: PlaceOrder | SetStock | SetFunds) -> bytes:
     return model.model_dump_json(by_alias=True).encode()
 
 
-@router.post("/orders", status_code=202)
+@router.post(
+    "/orders",
+    status_code=202,
+    response_model=OrderView,
+    responses=answers(400, 409, 413, location=True),
+)
 async def place_order(
     order: PlaceOrder,
     idempotency_key: str | None = Header(default=None, min_length=1, max_length=200),
@@ -63,7 +81,7 @@ async def place_order(
     return await forward(ORDERS, "orders", verb="POST", body=_json(order), headers=headers)
 
 
-@router.get("/orders")
+@router.get("/orders", response_model=OrderPage, responses=answers(400))
 async def list_orders(
     customer_id: Identifier = Query(alias="customerId"),
     limit: int = Query(default=20, ge=1, le=100),
@@ -75,43 +93,73 @@ async def list_orders(
     return await forward(ORDERS, "orders", params=params)
 
 
-@router.get("/orders/{order_id}")
+@router.get("/orders/{order_id}", response_model=OrderView, responses=answers(404))
 async def get_order(order_id: Identifier) -> Response:
     return await forward(ORDERS, f"orders/{order_id}")
 
 
-@router.post("/orders/{order_id}/{action}")
-async def order_action(order_id: Identifier, action: str) -> Response:
-    if action not in ("cancel", "ship", "deliver"):
-        return problem_response(404, "Not found", f"no action {action}")
-    return await forward(ORDERS, f"orders/{order_id}/{action}", verb="POST")
+@router.post(
+    "/orders/{order_id}/cancel",
+    status_code=202,
+    response_model=OrderView,
+    responses=answers(404, 409),
+)
+async def cancel_order(order_id: Identifier) -> Response:
+    return await forward(ORDERS, f"orders/{order_id}/cancel", verb="POST")
 
 
-@router.put("/inventory/{product_id}")
+@router.post("/orders/{order_id}/ship", response_model=OrderView, responses=answers(404, 409))
+async def ship_order(order_id: Identifier) -> Response:
+    return await forward(ORDERS, f"orders/{order_id}/ship", verb="POST")
+
+
+@router.post("/orders/{order_id}/deliver", response_model=OrderView, responses=answers(404, 409))
+async def deliver_order(order_id: Identifier) -> Response:
+    return await forward(ORDERS, f"orders/{order_id}/deliver", verb="POST")
+
+
+@router.put("/inventory/{product_id}", response_model=StockView, responses=answers(400, 404, 413))
 async def set_stock(product_id: Identifier, body: SetStock) -> Response:
     return await forward(INVENTORY, f"inventory/{product_id}", verb="PUT", body=_json(body))
 
 
-@router.get("/inventory/{product_id}")
+@router.get("/inventory/{product_id}", response_model=StockView, responses=answers(404))
 async def get_stock(product_id: Identifier) -> Response:
     return await forward(INVENTORY, f"inventory/{product_id}")
 
 
-@router.put("/accounts/{customer_id}")
+@router.put("/accounts/{customer_id}", response_model=AccountView, responses=answers(400, 404, 413))
 async def set_funds(customer_id: Identifier, body: SetFunds) -> Response:
     return await forward(PAYMENTS, f"accounts/{customer_id}", verb="PUT", body=_json(body))
 
 
-@router.get("/accounts/{customer_id}")
+@router.get("/accounts/{customer_id}", response_model=AccountView, responses=answers(404))
 async def get_account(customer_id: Identifier) -> Response:
     return await forward(PAYMENTS, f"accounts/{customer_id}")
 
 
-@router.get("/payments")
+@router.get("/payments", response_model=PaymentList, responses=answers())
 async def list_payments(order_id: Identifier = Query(alias="orderId")) -> Response:
     return await forward(PAYMENTS, "payments", params={"orderId": order_id})
 
 
-@router.get("/notifications")
+@router.get("/notifications", response_model=NotificationList, responses=answers())
 async def list_notifications(order_id: Identifier = Query(alias="orderId")) -> Response:
     return await forward(NOTIFICATIONS, "notifications", params={"orderId": order_id})
+
+
+@router.get("/dead-letters", response_model=DeadLetterList, responses=answers())
+async def list_dead_letters(limit: int = Query(default=100, ge=1, le=500)) -> Response:
+    """Messages no consumer could process, newest first (operators)."""
+    return await forward(NOTIFICATIONS, "dead-letters", params={"limit": str(limit)})
+
+
+@router.post(
+    "/dead-letters/{letter_id}/redrive",
+    status_code=202,
+    response_model=DeadLetterView,
+    responses=answers(404, 409),
+)
+async def redrive_dead_letter(letter_id: int = Path(ge=1, le=MAX_ROW_ID)) -> Response:
+    """Publishes the letter's payload to its original topic again; once per letter (409 after)."""
+    return await forward(NOTIFICATIONS, f"dead-letters/{letter_id}/redrive", verb="POST")

@@ -1,18 +1,28 @@
-"""notification-service: tells customers about confirmed and cancelled orders."""
+"""notification-service: tells customers about confirmed and cancelled orders, and keeps the
+platform's dead letters for an operator to inspect and redrive."""
 
 from apps.common.app import create_app
 from apps.common.dapr import DaprClient
 from apps.common.db import Database
+from apps.common.health import SubscriptionWatch
 from apps.common.pubsub import subscription_router
 from apps.common.settings import get_settings
 from apps.notification_service.routes import api_router, subscriptions
+from apps.notification_service.store import create_tables
 
 db = Database(get_settings().database_url)
-db.create_tables()
+create_tables(db)
 dapr = DaprClient()
+subs = subscriptions(db)
+watch = SubscriptionWatch(dapr, [s.topic for s in subs])
 
 app = create_app(
     "notification-service",
-    routers=[api_router(db), subscription_router(subscriptions(db))],
-    readiness={"database": lambda: db.ping() is None, "sidecar": dapr.sidecar_ready},
+    routers=[api_router(db, dapr), subscription_router(subs, dapr)],
+    readiness={
+        "database": lambda: db.ping() is None,
+        "sidecar": dapr.sidecar_ready,
+        "subscriptions": watch.ready,
+    },
+    alive=watch.alive,
 )

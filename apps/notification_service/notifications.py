@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from apps.common.db import Database
-from apps.notification_service.store import DeadLetter, Notification
+from apps.notification_service.store import Notification
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +30,3 @@ def notifications_for_order(db: Database, order_id: str) -> list[Notification]:
     with db.session() as s:
         query = select(Notification).where(Notification.order_id == order_id)
         return list(s.exec(query.order_by(Notification.sent_at)).all())
-
-
-def keep_dead_letter(db: Database, topic: str | None, payload: object) -> None:
-    with db.session() as s:
-        s.add(DeadLetter(topic=topic, payload=json.dumps(payload, default=str)))
-        s.commit()
-
-
-def dead_letters(db: Database, limit: int = 100) -> list[DeadLetter]:
-    with db.session() as s:
-        query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)  # type: ignore[union-attr]
-        return list(s.exec(query).all())

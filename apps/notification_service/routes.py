@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
-from pydantic import ValidationError
+from fastapi import APIRouter, Path, Query
 
 from apps.common.contracts import (
     DEAD_LETTERS,
@@ -12,12 +11,18 @@ from apps.common.contracts import (
     OrderCancelled,
     OrderConfirmed,
 )
+from apps.common.dapr import DaprClient
 from apps.common.db import Database
-from apps.common.pubsub import Outcome, Subscription
-from apps.notification_service import notifications
+from apps.common.metrics import DEAD_LETTERS_RECEIVED
+from apps.common.pubsub import Outcome, Subscription, parse_message
+from apps.common.settings import get_settings
+from apps.notification_service import dead_letters, notifications
+from apps.notification_service.store import iso_utc
+
+MAX_ROW_ID = 2**31 - 1  # an INTEGER primary key in PostgreSQL
 
 
-def api_router(db: Database) -> APIRouter:
+def api_router(db: Database, dapr: DaprClient) -> APIRouter:
     router = APIRouter()
 
     @router.get("/notifications")
@@ -31,42 +36,44 @@ def api_router(db: Database) -> APIRouter:
                     "orderId": n.order_id,
                     "customerId": n.customer_id,
                     "type": n.type,
-                    "sentAt": n.sent_at.isoformat(),
+                    "sentAt": iso_utc(n.sent_at),
                 }
                 for n in notifications.notifications_for_order(db, order_id)
             ]
         }
 
     @router.get("/dead-letters")
-    def list_dead_letters() -> dict:
-        return {
-            "items": [
-                {"topic": d.topic, "payload": d.payload, "receivedAt": d.received_at.isoformat()}
-                for d in notifications.dead_letters(db)
-            ]
-        }
+    def list_dead_letters(limit: int = Query(default=100, ge=1, le=500)) -> dict:
+        return {"items": [dead_letters.view(d) for d in dead_letters.newest(db, limit)]}
+
+    @router.post("/dead-letters/{letter_id}/redrive", status_code=202)
+    def redrive(letter_id: int = Path(ge=1, le=MAX_ROW_ID)) -> dict:
+        return dead_letters.view(dead_letters.redrive(db, dapr, letter_id))
 
     return router
 
 
 def subscriptions(db: Database) -> list[Subscription]:
+    app_id = get_settings().app_id
+
     def on_event(kind: str, model: type[OrderConfirmed] | type[OrderCancelled]):  # type: ignore[no-untyped-def]
         def handle(data: dict) -> Outcome:
-            try:
-                event = model.model_validate(data)
-            except ValidationError:
-                return Outcome.DROP
+            event = parse_message(model, data)
             sent = notifications.notify(db, event.order_id, event.customer_id, kind)
             return Outcome.SUCCESS if sent else Outcome.DUPLICATE
 
         return handle
 
-    def on_dead_letter(data: dict) -> Outcome:
-        notifications.keep_dead_letter(db, None, data)
+    def on_dead_letter(event: dict) -> Outcome:
+        letter = dead_letters.from_event(event)
+        if not dead_letters.keep(db, letter):
+            return Outcome.DUPLICATE
+        DEAD_LETTERS_RECEIVED.labels(app_id, letter.topic or "unknown").inc()
         return Outcome.SUCCESS
 
     return [
         Subscription(ORDER_CONFIRMED, on_event("ORDER_CONFIRMED", OrderConfirmed)),
         Subscription(ORDER_CANCELLED, on_event("ORDER_CANCELLED", OrderCancelled)),
-        Subscription(DEAD_LETTERS, on_dead_letter, dead_letter=False),
+        # Everything that arrives here is kept, whatever its shape: nothing is dead-lettered.
+        Subscription(DEAD_LETTERS, on_dead_letter, dead_letter=False, whole_event=True),
     ]

@@ -1,12 +1,23 @@
-"""Notification persistence: at most one notification per order and kind."""
+"""Notification persistence: at most one notification per order and kind, and dead letters."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, inspect, text
 from sqlmodel import Field, SQLModel
+
+from apps.common.db import Database
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 class Notification(SQLModel, table=True):
@@ -15,14 +26,34 @@ class Notification(SQLModel, table=True):
     order_id: str = Field(index=True, max_length=64)
     customer_id: str = Field(max_length=64)
     type: str  # ORDER_CONFIRMED | ORDER_CANCELLED
-    sent_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    sent_at: datetime = Field(default_factory=utcnow)
 
 
 class DeadLetter(SQLModel, table=True):
-    """A message some consumer could not process, kept for an operator to inspect."""
+    """A message some consumer could not process, kept for an operator to inspect and redrive."""
 
     __tablename__ = "dead_letter"
     id: int | None = Field(default=None, primary_key=True)
-    topic: str | None = None
-    payload: str
-    received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    topic: str | None = None  # the topic it was meant for
+    reason: str | None = None
+    source_app: str | None = None  # the consumer that gave up, when it said so
+    payload: str  # the message's data as JSON text, whatever its JSON type
+    # The id of the CloudEvent received on dead-letters: a redelivery of it is kept once.
+    event_id: str | None = Field(default=None, unique=True, index=True)
+    received_at: datetime = Field(default_factory=utcnow)
+    redriven_at: datetime | None = None
+
+
+def create_tables(db: Database) -> None:
+    """Creates the tables, and adds the columns (and indexes) a dead_letter table made by an
+    earlier version lacks: the databases outlive upgrades."""
+    db.create_tables()
+    table = DeadLetter.__table__  # type: ignore[attr-defined]
+    present = {c["name"] for c in inspect(db.engine).get_columns(table.name)}
+    with db.engine.begin() as conn:
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(db.engine.dialect)
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+    for index in table.indexes:
+        index.create(db.engine, checkfirst=True)

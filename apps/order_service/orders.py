@@ -17,7 +17,7 @@ from apps.common.db import Database
 from apps.common.money import format_amount, from_cents, to_cents
 from apps.common.problems import Problem
 from apps.order_service.store import Order, OrderLine, OrderSaga, utcnow
-from workflows.steps import ORDER_CONFIRMED
+from workflows.steps import NOTIFICATION_SENT, ORDER_CONFIRMED
 
 ORDER_FLOW = ["PENDING", "PAYMENT_PENDING", "PAID", "CONFIRMED", "SHIPPED", "DELIVERED"]
 SAGA_FLOW = ["STARTED", "COMPLETED", "COMPENSATING"]  # then COMPENSATED or FAILED, both final
@@ -37,18 +37,21 @@ class IdempotencyConflict(Problem):
 
 
 def request_hash(order: PlaceOrder) -> str:
-    canonical = json.dumps(order.wire(), sort_keys=True, separators=(",", ":"))
+    """Of the parsed request, so one request written two ways (`12.5` and `"12.50"`, other
+    key order or spacing) is the same request: amounts count as exact cents."""
+    lines = [[ln.product_id, ln.quantity, to_cents(ln.unit_price)] for ln in order.items]
+    canonical = json.dumps([order.customer_id, lines], separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def place_order(
     db: Database, order: PlaceOrder, idempotency_key: str | None, traceparent: str | None
 ) -> tuple[Order, bool]:
-    """Stores a new PENDING order, or returns the one this Idempotency-Key already created.
-    The second value says whether the order is new."""
+    """Stores a new PENDING order, or returns the one this customer's Idempotency-Key already
+    created. The second value says whether the order is new."""
     digest = request_hash(order)
     if idempotency_key:
-        existing = _by_key(db, idempotency_key)
+        existing = _by_key(db, order.customer_id, idempotency_key)
         if existing is not None:
             return _same_request(existing, digest), False
     total = sum(to_cents(line.unit_price) * line.quantity for line in order.items)
@@ -63,23 +66,23 @@ def place_order(
         traceparent=traceparent,
     )
     with db.session() as s:
-        s.add(row)
-        s.flush()
-        s.add_all(
-            OrderLine(
-                order_id=row.order_id,
-                product_id=line.product_id,
-                quantity=line.quantity,
-                unit_price_cents=to_cents(line.unit_price),
-            )
-            for line in order.items
-        )
-        s.add(OrderSaga(order_id=row.order_id))
         try:
+            s.add(row)
+            s.flush()  # the order row first: its lines refer to it
+            s.add_all(
+                OrderLine(
+                    order_id=row.order_id,
+                    product_id=line.product_id,
+                    quantity=line.quantity,
+                    unit_price_cents=to_cents(line.unit_price),
+                )
+                for line in order.items
+            )
+            s.add(OrderSaga(order_id=row.order_id))
             s.commit()
-        except IntegrityError:  # the same key raced us
+        except IntegrityError:  # the same customer and key raced us (on flush or commit)
             s.rollback()
-            existing = _by_key(db, idempotency_key) if idempotency_key else None
+            existing = _by_key(db, order.customer_id, idempotency_key) if idempotency_key else None
             if existing is None:
                 raise
             return _same_request(existing, digest), False
@@ -92,9 +95,10 @@ def _same_request(existing: Order, digest: str) -> Order:
     return existing
 
 
-def _by_key(db: Database, key: str) -> Order | None:
+def _by_key(db: Database, customer_id: str, key: str) -> Order | None:
     with db.session() as s:
-        return s.exec(select(Order).where(Order.idempotency_key == key)).first()
+        query = select(Order).where(Order.customer_id == customer_id)
+        return s.exec(query.where(Order.idempotency_key == key)).first()
 
 
 def get_order(db: Database, order_id: str) -> Order | None:
@@ -124,8 +128,7 @@ def mark_workflow_started(db: Database, order_id: str) -> None:
 
 
 def unstarted_orders(db: Database, older_than: timedelta, limit: int = 50) -> list[Order]:
-    # Compared naively: SQLite hands back naive datetimes, and all of them are UTC.
-    cutoff = (utcnow() - older_than).replace(tzinfo=None)
+    cutoff = utcnow() - older_than  # aware UTC: SQLModel's DateTime stores it as UTC
     with db.session() as s:
         query = (
             select(Order)
@@ -176,33 +179,64 @@ def record_progress(
 
 
 def complete_saga(db: Database, order_id: str) -> bool:
-    """CONFIRMED + COMPLETED in one step, unless a cancel was requested first (then False)."""
+    """CONFIRMED + COMPLETED in one transaction, unless a cancel was requested first (then
+    False). True again for a saga that is already COMPLETED (the step is being repeated)."""
     with db.session() as s:
-        now = utcnow()
-        done = s.execute(
-            update(OrderSaga)
-            .where(col(OrderSaga.order_id) == order_id)
-            .where(col(OrderSaga.status) == "STARTED")
-            .where(col(OrderSaga.cancel_requested).is_(False))
-            .values(status="COMPLETED", updated_at=now)
-        ).rowcount
-        if done:
-            s.execute(
-                update(Order)
-                .where(col(Order.order_id) == order_id)
-                .values(status="CONFIRMED", updated_at=now)
-            )
-        s.commit()
-    if done:
-        record_progress(db, order_id, completed=ORDER_CONFIRMED)
-        return True
-    saga = _saga(db, order_id)
-    return saga is not None and saga.status == "COMPLETED"
+        saga = s.get(OrderSaga, order_id, with_for_update=True)
+        order = s.get(Order, order_id, with_for_update=True)
+        if saga is None or order is None:
+            raise LookupError(f"order {order_id} not found")
+        if saga.status == "STARTED" and not saga.cancel_requested:
+            now = utcnow()
+            saga.status, saga.updated_at = "COMPLETED", now
+            if ORDER_CONFIRMED not in saga.completed_steps:
+                saga.completed_steps_json = json.dumps([*saga.completed_steps, ORDER_CONFIRMED])
+            order.status, order.updated_at = "CONFIRMED", now
+            s.add_all([saga, order])
+            s.commit()
+        return saga.status == "COMPLETED"
 
 
 def saga_in_progress(db: Database, order_id: str) -> bool:
     saga = _saga(db, order_id)
-    return saga is not None and saga.status == "STARTED" and not saga.completed_steps
+    return saga is not None and saga.status == "STARTED"
+
+
+def saga_state(db: Database, order_id: str) -> dict:
+    """What a resumed saga needs to know to go on (workflows/order_saga.py `_resume`)."""
+    saga = _saga(db, order_id)
+    if saga is None:
+        raise LookupError(f"order {order_id} not found")
+    return {
+        "status": saga.status,
+        "completedSteps": saga.completed_steps,
+        "cancelRequested": saga.cancel_requested,
+        "failureReason": saga.failure_reason,
+    }
+
+
+def unsettled_orders(db: Database, idle_for: timedelta, limit: int = 50) -> list[Order]:
+    """Orders whose saga has not reached its end (in the database) and has not moved for
+    `idle_for`: not yet terminal, still compensating, or confirmed but not yet announced."""
+    cutoff = utcnow() - idle_for
+    with db.session() as s:
+        query = (
+            select(Order)
+            .join(OrderSaga, col(OrderSaga.order_id) == col(Order.order_id))
+            .where(col(Order.workflow_started).is_(True))
+            .where(col(OrderSaga.updated_at) < cutoff)
+            .where(
+                col(OrderSaga.status).in_(("STARTED", "COMPENSATING"))
+                | col(Order.status).not_in(("CONFIRMED", "CANCELLED", "SHIPPED", "DELIVERED"))
+                | (
+                    (col(OrderSaga.status) == "COMPLETED")
+                    & col(OrderSaga.completed_steps_json).not_like(f"%{NOTIFICATION_SENT}%")
+                )
+            )
+            .order_by(col(OrderSaga.updated_at))
+            .limit(limit)
+        )
+        return list(s.exec(query).all())
 
 
 def _saga(db: Database, order_id: str) -> OrderSaga | None:
@@ -256,7 +290,7 @@ def _after_transition(db: Database, order_id: str, changed: bool, to: str, needs
 def begin_cancel(db: Database, order_id: str) -> str:
     """Decides what a cancel request means now, atomically against the saga finishing:
     'noop' (cancelled or cancelling already), 'in-flight' (the running saga will see the flag
-    and compensate) or 'confirmed' (the caller starts the workflow that undoes the order)."""
+    and compensate) or 'confirmed' (the caller resumes the saga, which undoes the order)."""
     with db.session() as s:
         order = s.get(Order, order_id)
         if order is None:
@@ -269,14 +303,18 @@ def begin_cancel(db: Database, order_id: str) -> str:
             .where(col(OrderSaga.status) == "STARTED")
             .values(cancel_requested=True)
         ).rowcount
+        # A confirmed order is claimed for cancellation (COMPLETED -> COMPENSATING); one
+        # claimed before whose undoing has not finished yet is claimed again, so a retried
+        # cancel finishes the job.
+        claimable = ["COMPLETED", *(["COMPENSATING"] if order.status == "CONFIRMED" else [])]
         claimed = (
             0
             if flagged
             else s.execute(
                 update(OrderSaga)
                 .where(col(OrderSaga.order_id) == order_id)
-                .where(col(OrderSaga.status) == "COMPLETED")
-                .values(status="COMPENSATING")
+                .where(col(OrderSaga.status).in_(claimable))
+                .values(status="COMPENSATING", updated_at=utcnow())
             ).rowcount
         )
         if claimed:  # we hold the saga row now; a ship that committed first wins

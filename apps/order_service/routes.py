@@ -9,96 +9,97 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from apps.common.contracts import STOCK_REPLIES, Identifier, PlaceOrder, StockReply
+from apps.common.db import Database
 from apps.common.problems import Problem
 from apps.common.pubsub import Outcome, Subscription
 from apps.common.telemetry import traceparent
-from apps.order_service import orders, saga_starter
-from apps.order_service.deps import db
+from apps.order_service import orders
+from apps.order_service.sagas import Sagas
 from workflows.steps import CANCEL_REQUESTED, STOCK_REPLY
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/orders")
 
 
-@router.post("", status_code=202)
-async def place_order(
-    order: PlaceOrder,
-    idempotency_key: str | None = Header(default=None, max_length=200),
-) -> JSONResponse:
-    # The order's trace continues from this request's span (the gateway's trace): the saga, its
-    # activities and every message they cause come back to it (apps/common/telemetry.py).
-    row, new = await run_in_threadpool(
-        orders.place_order, db, order, idempotency_key, traceparent()
-    )
-    if new:
-        log.info("order placed", extra={"order_id": row.order_id})
-    if not row.workflow_started:
-        await saga_starter.start_saga(row)
-    view = await run_in_threadpool(orders.order_view, db, row)
-    return JSONResponse(
-        view, status_code=202, headers={"Location": f"/api/v1/orders/{row.order_id}"}
-    )
+def api_router(db: Database, sagas: Sagas) -> APIRouter:
+    router = APIRouter(prefix="/orders")
+
+    @router.post("", status_code=202)
+    async def place_order(
+        order: PlaceOrder,
+        idempotency_key: str | None = Header(default=None, max_length=200),
+    ) -> JSONResponse:
+        # The order's trace continues from this request's span (the gateway's trace): the saga,
+        # its activities and every message they cause come back to it (apps/common/telemetry.py).
+        row, new = await run_in_threadpool(
+            orders.place_order, db, order, idempotency_key, traceparent()
+        )
+        if new:
+            log.info("order placed", extra={"order_id": row.order_id})
+        if not row.workflow_started:
+            await sagas.start(row)  # if not now, the reconciler starts it
+        view = await run_in_threadpool(orders.order_view, db, row)
+        return JSONResponse(
+            view, status_code=202, headers={"Location": f"/api/v1/orders/{row.order_id}"}
+        )
+
+    @router.get("")
+    def list_orders(
+        customer_id: Identifier = Query(alias="customerId"),
+        limit: int = Query(default=20, ge=1, le=100),
+        cursor: str | None = Query(default=None, max_length=500),
+    ) -> dict:
+        rows, next_cursor = orders.list_orders(db, customer_id, limit, cursor)
+        return {"items": [orders.order_view(db, r) for r in rows], "next": next_cursor}
+
+    @router.get("/{order_id}")
+    def get_order(order_id: Identifier) -> dict:
+        row = orders.get_order(db, order_id)
+        if row is None:
+            raise Problem(404, "Order not found", f"no order {order_id}")
+        return orders.order_view(db, row)
+
+    @router.post("/{order_id}/cancel", status_code=202)
+    async def cancel_order(order_id: Identifier) -> dict:
+        decision = await run_in_threadpool(orders.begin_cancel, db, order_id)
+        if decision == "in-flight":
+            # The flag is already stored; the event only wakes a saga that waits for stock.
+            try:
+                await run_in_threadpool(
+                    sagas.deliver_event, order_id, CANCEL_REQUESTED, {"orderId": order_id}
+                )
+            except Exception as exc:
+                log.warning("cancel event not delivered now: %s", exc, extra={"order_id": order_id})
+        elif decision == "confirmed":
+            # The claim is stored: if the saga cannot be resumed now, the reconciler does it.
+            row = await run_in_threadpool(orders.get_order, db, order_id)
+            if row is not None:
+                await sagas.resume(row)
+        row = await run_in_threadpool(orders.get_order, db, order_id)
+        return await run_in_threadpool(orders.order_view, db, row)
+
+    @router.post("/{order_id}/ship")
+    def ship_order(order_id: Identifier) -> dict:
+        return orders.order_view(db, orders.ship(db, order_id))
+
+    @router.post("/{order_id}/deliver")
+    def deliver_order(order_id: Identifier) -> dict:
+        return orders.order_view(db, orders.deliver(db, order_id))
+
+    return router
 
 
-@router.get("")
-def list_orders(
-    customer_id: Identifier = Query(alias="customerId"),
-    limit: int = Query(default=20, ge=1, le=100),
-    cursor: str | None = Query(default=None, max_length=500),
-) -> dict:
-    rows, next_cursor = orders.list_orders(db, customer_id, limit, cursor)
-    return {"items": [orders.order_view(db, r) for r in rows], "next": next_cursor}
+def subscriptions(db: Database, sagas: Sagas) -> list[Subscription]:
+    def on_stock_reply(data: dict) -> Outcome:
+        try:
+            reply = StockReply.model_validate(data)
+        except ValueError:
+            return Outcome.DROP
+        if orders.get_order(db, reply.order_id) is None:
+            return Outcome.DROP
+        # An exception here (no worker connected yet) makes Dapr redeliver the reply.
+        delivered = sagas.deliver_event(reply.order_id, STOCK_REPLY, reply.wire())
+        # Not delivered: no saga is waiting (it timed out and released the stock, or it failed
+        # and a resumed run will ask again). A reply that arrives then changes nothing.
+        return Outcome.SUCCESS if delivered else Outcome.DUPLICATE
 
-
-@router.get("/{order_id}")
-def get_order(order_id: Identifier) -> dict:
-    row = orders.get_order(db, order_id)
-    if row is None:
-        raise Problem(404, "Order not found", f"no order {order_id}")
-    return orders.order_view(db, row)
-
-
-@router.post("/{order_id}/cancel", status_code=202)
-async def cancel_order(order_id: Identifier) -> dict:
-    decision = await run_in_threadpool(orders.begin_cancel, db, order_id)
-    if decision == "in-flight":
-        # The flag is already stored; the event only wakes a saga that is waiting for stock.
-        await _raise_event(order_id, CANCEL_REQUESTED, {"orderId": order_id})
-    elif decision == "confirmed":
-        await saga_starter.start_cancellation(order_id)
-    row = await run_in_threadpool(orders.get_order, db, order_id)
-    return await run_in_threadpool(orders.order_view, db, row)
-
-
-@router.post("/{order_id}/ship")
-def ship_order(order_id: Identifier) -> dict:
-    return orders.order_view(db, orders.ship(db, order_id))
-
-
-@router.post("/{order_id}/deliver")
-def deliver_order(order_id: Identifier) -> dict:
-    return orders.order_view(db, orders.deliver(db, order_id))
-
-
-async def _raise_event(order_id: str, event: str, data: dict) -> None:
-    try:
-        await run_in_threadpool(saga_starter.deliver_event, order_id, event, data)
-    except Exception as exc:
-        log.warning("event %s not delivered now: %s", event, exc, extra={"order_id": order_id})
-
-
-def on_stock_reply(data: dict) -> Outcome:
-    try:
-        reply = StockReply.model_validate(data)
-    except ValueError:
-        return Outcome.DROP
-    if orders.get_order(db, reply.order_id) is None:
-        return Outcome.DROP
-    # An exception here (no worker connected yet) makes Dapr redeliver the reply.
-    delivered = saga_starter.deliver_event(reply.order_id, STOCK_REPLY, reply.wire())
-    # Not delivered: the saga already ended (it timed out and released the stock). A reply
-    # that arrives that late changes nothing.
-    return Outcome.SUCCESS if delivered else Outcome.DUPLICATE
-
-
-subscriptions = [Subscription(STOCK_REPLIES, on_stock_reply)]
+    return [Subscription(STOCK_REPLIES, on_stock_reply)]

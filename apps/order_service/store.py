@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from sqlalchemy import BigInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -14,12 +15,16 @@ def utcnow() -> datetime:
 
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
+    # An Idempotency-Key is the customer's own: another customer's same key is another order.
+    __table_args__ = (
+        UniqueConstraint("customer_id", "idempotency_key", name="uq_orders_customer_key"),
+    )
     order_id: str = Field(primary_key=True, max_length=64)
     customer_id: str = Field(index=True, max_length=64)
     status: str = "PENDING"
-    total_cents: int
-    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
-    request_hash: str
+    total_cents: int = Field(sa_type=BigInteger)  # INTEGER would end at 21,474,836.47
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_hash: str  # of the parsed request (request_hash in orders.py)
     trace_id: str | None = None
     traceparent: str | None = None
     workflow_started: bool = False  # False until the saga's workflow instance exists
@@ -33,7 +38,7 @@ class OrderLine(SQLModel, table=True):
     order_id: str = Field(index=True, foreign_key="orders.order_id", max_length=64)
     product_id: str = Field(max_length=64)
     quantity: int
-    unit_price_cents: int
+    unit_price_cents: int = Field(sa_type=BigInteger)
 
 
 class OrderSaga(SQLModel, table=True):

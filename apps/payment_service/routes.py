@@ -7,7 +7,7 @@ import logging
 
 from fastapi import APIRouter, Query
 
-from apps.common.contracts import ChargePayment, Identifier, Message, SetFunds
+from apps.common.contracts import ChargePayment, Identifier, RefundPayment, SetFunds
 from apps.common.db import Database
 from apps.common.money import format_amount, from_cents
 from apps.common.problems import Problem
@@ -15,11 +15,6 @@ from apps.payment_service import payments
 from apps.payment_service.store import Payment
 
 log = logging.getLogger(__name__)
-
-
-class RefundPayment(Message):
-    order_id: str
-    customer_id: str
 
 
 def payment_view(p: Payment) -> dict:
@@ -55,7 +50,7 @@ def api_router(db: Database) -> APIRouter:
         }
 
     @router.get("/payments")
-    def list_payments(order_id: str = Query(alias="orderId", min_length=1, max_length=64)) -> dict:
+    def list_payments(order_id: Identifier = Query(alias="orderId")) -> dict:
         return {"items": [payment_view(p) for p in payments.payments_for_order(db, order_id)]}
 
     @router.post("/payments/charge")

@@ -7,6 +7,7 @@ bash "$here/python.sh"
 bash "$here/dapr.sh"
 bash "$here/kafka.sh"
 bash "$here/zipkin.sh"
+bash "$here/toxiproxy.sh"  # `make test` runs chaos tests (CHAOS=1 stack)
 bash "$here/promtool.sh" >/dev/null
 if [[ "${PROFILE:-}" == "postgres" || "${WITH_POSTGRES:-}" == "1" ]]; then
   bash "$here/postgres.sh" >/dev/null

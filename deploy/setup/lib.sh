@@ -25,12 +25,14 @@ fail() {
 # with_progress LABEL LOGFILE CMD...: run CMD with output to LOGFILE, printing elapsed time.
 with_progress() {
   local label="$1" log="$2"; shift 2
-  local start=$SECONDS
+  local start=$SECONDS ticks=0
   "$@" >>"$log" 2>&1 &
   local pid=$!
+  # Checked every second (a step ends when it ends), reported every 5 s.
   while kill -0 "$pid" 2>/dev/null; do
-    sleep 5
-    if kill -0 "$pid" 2>/dev/null; then
+    sleep 1
+    ticks=$((ticks + 1))
+    if ((ticks % 5 == 0)) && kill -0 "$pid" 2>/dev/null; then
       printf '    %s: %ds elapsed (%s lines of log)\n' "$label" $((SECONDS - start)) "$(wc -l <"$log")" >&2
     fi
   done

@@ -94,14 +94,21 @@ def kafka_create_topics(topics: list[str], partitions: int) -> dict[str, int]:
     return codes
 
 
-def _kafka_properties(data_dir: Path) -> str:
+def _kafka_properties(data_dir: Path, chaos_listener: tuple[int, int] | None) -> str:
+    listeners = f"PLAINTEXT://{HOST}:{KAFKA_PORT},CONTROLLER://{HOST}:{KAFKA_CONTROLLER_PORT}"
+    advertised, protocols = listeners, "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    if chaos_listener:  # chaos mode: clients on this listener are told to come back via the proxy
+        port, proxy_port = chaos_listener
+        listeners += f",CHAOS://{HOST}:{port}"
+        advertised += f",CHAOS://{HOST}:{proxy_port}"
+        protocols += ",CHAOS:PLAINTEXT"
     return f"""# Written by deploy/stack/infra.py: one KRaft node, combined broker and controller.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers={HOST}:{KAFKA_CONTROLLER_PORT}
-listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},CONTROLLER://{HOST}:{KAFKA_CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://{HOST}:{KAFKA_PORT},CONTROLLER://{HOST}:{KAFKA_CONTROLLER_PORT}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners={listeners}
+advertised.listeners={advertised}
+listener.security.protocol.map={protocols}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs={data_dir}
@@ -133,7 +140,7 @@ def kafka_tool_argv(kafka_home: Path, main_class: str, *args: str) -> list[str]:
     ]
 
 
-def _kafka(run_dir: Path, home: Path) -> Service:
+def _kafka(run_dir: Path, home: Path, chaos_listener: tuple[int, int] | None) -> Service:
     work = run_dir / "kafka"
     data = work / "data"
     props = work / "server.properties"
@@ -142,7 +149,7 @@ def _kafka(run_dir: Path, home: Path) -> Service:
         if not (home / "libs").is_dir():
             raise RuntimeError(f"Kafka is not installed in {home}: run deploy/setup/kafka.sh")
         work.mkdir(parents=True, exist_ok=True)
-        props.write_text(_kafka_properties(data))
+        props.write_text(_kafka_properties(data, chaos_listener))
         # The storage tool writes meta.properties last, so without it the directory is leftovers.
         if not (data / "meta.properties").exists():
             shutil.rmtree(data, ignore_errors=True)
@@ -182,7 +189,7 @@ def _kafka(run_dir: Path, home: Path) -> Service:
         log=run_dir / "logs" / "kafka.log",
         cwd=work,
         ready=kafka_answers,
-        ports=[KAFKA_PORT, KAFKA_CONTROLLER_PORT],
+        ports=[KAFKA_PORT, KAFKA_CONTROLLER_PORT] + ([chaos_listener[0]] if chaos_listener else []),
         prepare=prepare,
         after_ready=after_ready,
         ready_timeout=120.0,
@@ -291,11 +298,14 @@ def _postgres(run_dir: Path) -> Service:
     )
 
 
-def infra_services(profile: str, run_dir: Path, cache_dir: Path) -> list[Service]:
+def infra_services(
+    profile: str, run_dir: Path, cache_dir: Path, kafka_chaos_listener: tuple[int, int] | None
+) -> list[Service]:
+    """kafka_chaos_listener: (port, advertised proxy port) of Kafka's extra chaos-mode listener."""
     versions = pinned_versions()
     kafka_home = cache_dir / f"kafka-{versions['KAFKA_VERSION']}"
     zipkin_home = cache_dir / f"zipkin-{versions['ZIPKIN_VERSION']}"
-    services = [_kafka(run_dir, kafka_home), _zipkin(run_dir, zipkin_home)]
+    services = [_kafka(run_dir, kafka_home, kafka_chaos_listener), _zipkin(run_dir, zipkin_home)]
     if profile == "postgres":
         services.append(_postgres(run_dir))
     return services

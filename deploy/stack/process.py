@@ -30,6 +30,20 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def port_bindable(port: int, host: str = "127.0.0.1") -> bool:
+    """True if a server could listen on the port now. Unlike port_open, this also sees a port
+    held by a connection (e.g. as an outgoing connection's source port), not only a listener."""
+    with socket.socket() as s:
+        s.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as servers do: TIME_WAIT is no obstacle
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def http_ok(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:

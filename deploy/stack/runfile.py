@@ -16,6 +16,7 @@ class AppSpec:
     app_port: int
     http_port: int
     grpc_port: int
+    internal_grpc_port: int
     metrics_port: int
     command: list[str]
     resources_paths: list[Path]
@@ -29,6 +30,11 @@ class AppSpec:
     env: dict[str, str] = field(default_factory=dict)
 
 
+# Keys the dapr CLI would fill with defaults (50005/50006) or random free ports, which may lie in
+# the ephemeral port range: this stack fixes every port, so dapr.yaml must give them.
+REQUIRED = ("daprGRPCPort", "daprInternalGRPCPort", "placementHostAddress", "schedulerHostAddress")
+
+
 def load_runfile(path: Path, profile: str) -> list[AppSpec]:
     doc = yaml.safe_load(path.read_text())
     common = doc.get("common", {})
@@ -36,6 +42,9 @@ def load_runfile(path: Path, profile: str) -> list[AppSpec]:
     specs = []
     for app in doc["apps"]:
         merged = {**common, **app, "env": {**common.get("env", {}), **app.get("env", {})}}
+        missing = [key for key in REQUIRED if key not in merged]
+        if missing:
+            raise ValueError(f"{path}: app {merged.get('appID')} has no {', '.join(missing)}")
         paths = [base / p for p in merged["resourcesPaths"]]
         if profile == "postgres":  # the one place the profile changes the topology
             paths = [p.parent / "postgres" if p.name == "sqlite" else p for p in paths]
@@ -49,12 +58,13 @@ def load_runfile(path: Path, profile: str) -> list[AppSpec]:
                 app_port=app_port,
                 http_port=int(merged["daprHTTPPort"]),
                 grpc_port=int(merged["daprGRPCPort"]),
+                internal_grpc_port=int(merged["daprInternalGRPCPort"]),
                 metrics_port=int(merged["metricsPort"]),
                 command=list(merged["command"]),
                 resources_paths=[p.resolve() for p in paths],
                 config=(base / merged["configFilePath"]).resolve(),
-                placement=merged.get("placementHostAddress", "127.0.0.1:50005"),
-                scheduler=merged.get("schedulerHostAddress", "127.0.0.1:50006"),
+                placement=merged["placementHostAddress"],
+                scheduler=merged["schedulerHostAddress"],
                 health_path=merged.get("appHealthCheckPath", "/healthz"),
                 health_check=bool(merged.get("enableAppHealthCheck", False)),
                 health_interval=int(merged.get("appHealthProbeInterval", 5)),

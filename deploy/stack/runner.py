@@ -13,13 +13,30 @@ import sys
 import time
 from pathlib import Path
 
+from deploy.stack.chaos import (
+    KAFKA_CHAOS_PORT,
+    KAFKA_PROXY_PORT,
+    POSTGRES_PROXY_PORT,
+    chaos_from_env,
+    chaos_resources,
+    proxies,
+    toxiproxy_service,
+)
 from deploy.stack.infra import infra_services
 from deploy.stack.paths import CACHE_DIR, LOG_DIR, PID_DIR, ROOT, RUN_DIR
-from deploy.stack.process import Service, http_ok, port_open
+from deploy.stack.process import Service, http_ok, port_bindable, port_open
 from deploy.stack.runfile import AppSpec, load_runfile
 from deploy.stack.services import app_and_sidecar, control_plane
+from deploy.stack.toxiproxy import TOXIPROXY_API
 
 PROFILES = ("sqlite", "postgres")
+MODE_FILE = RUN_DIR / "stack-mode.json"  # profile and chaos mode of the running stack
+# A process that loses a race for one of its ports (another process bound it, or an outgoing
+# connection holds it as its source port) exits at start; it is started again this many times.
+START_ATTEMPTS = 3
+# A port held by a connection (not a listener) is free again at the latest when the connection
+# leaves TIME_WAIT (60 s on Linux): how long a start waits for it.
+PORT_WAIT_SECONDS = 65.0
 
 
 class StackError(Exception):
@@ -41,10 +58,22 @@ def profile_from_env() -> str:
     return profile
 
 
-def plan(profile: str) -> tuple[list[list[Service]], list[AppSpec]]:
+def plan(profile: str, chaos: bool) -> tuple[list[list[Service]], list[AppSpec]]:
+    """Phases of services, each phase started together once the previous one is ready."""
     apps = load_runfile(ROOT / "dapr.yaml", profile)
-    pairs = [s for i, app in enumerate(apps) for s in app_and_sidecar(app, 50200 + i, profile)]
-    return [infra_services(profile, RUN_DIR, CACHE_DIR), control_plane(), pairs], apps
+    if not chaos:  # exactly what `dapr run -f dapr.yaml` starts, beside the infrastructure
+        pairs = [s for app in apps for s in app_and_sidecar(app, profile)]
+        infra = infra_services(profile, RUN_DIR, CACHE_DIR, None)
+        return [infra, control_plane(), pairs], apps
+    resources: dict[tuple[Path, ...], list[Path]] = {}
+    for app in apps:
+        key = tuple(app.resources_paths)
+        if key not in resources:
+            resources[key] = chaos_resources(app.resources_paths, RUN_DIR)
+        app.resources_paths = resources[key]
+    pairs = [s for app in apps for s in app_and_sidecar(app, profile, POSTGRES_PROXY_PORT)]
+    infra = infra_services(profile, RUN_DIR, CACHE_DIR, (KAFKA_CHAOS_PORT, KAFKA_PROXY_PORT))
+    return [[toxiproxy_service(profile, RUN_DIR, CACHE_DIR)], infra, control_plane(), pairs], apps
 
 
 # ---- process records -------------------------------------------------------------------
@@ -69,9 +98,14 @@ def _records() -> list[dict]:
     return sorted(recs, key=lambda r: r["started"])
 
 
-def _start(svc: Service) -> subprocess.Popen:
+def _start(svc: Service) -> tuple[subprocess.Popen, int]:
+    """Starts the process; returns it and where its output begins in the log."""
+    _wait_ports_bindable(svc)
     if svc.prepare:
-        svc.prepare()
+        try:
+            svc.prepare()
+        except (RuntimeError, OSError) as err:
+            raise StackError(svc.name, f"preparing it failed: {err}", svc.log) from err
     argv = svc.argv
     if svc.user and os.geteuid() == 0:
         # setpriv execs the program itself (runuser would stay as a parent that SIGKILLs it
@@ -79,6 +113,7 @@ def _start(svc: Service) -> subprocess.Popen:
         argv = ["setpriv", f"--reuid={svc.user}", f"--regid={svc.user}", "--init-groups", *argv]
     svc.log.parent.mkdir(parents=True, exist_ok=True)
     with open(svc.log, "ab") as log:
+        log_offset = log.tell()
         proc = subprocess.Popen(
             argv,
             cwd=svc.cwd,
@@ -100,7 +135,56 @@ def _start(svc: Service) -> subprocess.Popen:
             }
         )
     )
-    return proc
+    return proc, log_offset
+
+
+def _wait_ports_bindable(svc: Service) -> None:
+    """Waits until every port of the service is free: a listener on one is someone else's server
+    (fail at once); a connection holding one (e.g. as its source port) goes away, so wait."""
+    deadline = time.monotonic() + PORT_WAIT_SECONDS
+    told = False
+    while held := [port for port in svc.ports if not port_bindable(port)]:
+        listening = [port for port in held if port_open(port)]
+        ports = ", ".join(str(p) for p in listening or held)
+        if listening or time.monotonic() > deadline:
+            why = "another process listens on it" if listening else "held by a connection"
+            raise StackError(svc.name, f"port {ports} on 127.0.0.1 is not free ({why})")
+        if not told:
+            print(f"WARNING [{svc.name}]: port {ports} held by a connection; waiting", flush=True)
+            told = True
+        time.sleep(0.2)
+
+
+def _log_says_port_taken(log: Path, offset: int) -> bool:
+    """True if the process's own output (from offset on) reports a port already in use."""
+    with open(log, "rb") as f:
+        f.seek(offset)
+        return b"address already in use" in f.read().lower()
+
+
+def _start_until_ready(svc: Service, proc: subprocess.Popen, log_offset: int) -> None:
+    """Waits for a started service; one that exits having lost a race for one of its ports is
+    started again, up to START_ATTEMPTS times in all."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            _wait_ready(svc, proc)
+            return
+        except StackError as err:
+            lost_race = proc.poll() is not None and _log_says_port_taken(svc.log, log_offset)
+            if not lost_race:
+                raise
+            if attempt == START_ATTEMPTS:
+                raise StackError(
+                    svc.name,
+                    f"{err}: address already in use, on each of {START_ATTEMPTS} attempts",
+                    svc.log,
+                ) from err
+            print(
+                f"WARNING [{svc.name}]: {err}: lost a race for one of its ports "
+                f"(address already in use); starting it again ({attempt + 1}/{START_ATTEMPTS})",
+                flush=True,
+            )
+            proc, log_offset = _start(svc)
 
 
 def _wait_ready(svc: Service, proc: subprocess.Popen) -> None:
@@ -112,20 +196,23 @@ def _wait_ready(svc: Service, proc: subprocess.Popen) -> None:
             raise StackError(svc.name, f"not ready after {svc.ready_timeout:.0f}s", svc.log)
         time.sleep(0.3)
     if svc.after_ready:
-        svc.after_ready()
+        try:
+            svc.after_ready()
+        except (RuntimeError, OSError) as err:
+            raise StackError(svc.name, f"set-up after start failed: {err}", svc.log) from err
 
 
 # ---- commands ----------------------------------------------------------------------------
 
 
 def up() -> int:
-    profile = profile_from_env()
+    profile, chaos = profile_from_env(), chaos_from_env()
     started = time.monotonic()
     running = [r for r in _records() if _alive(r)]
     if running:
         say(f"stack already running ({len(running)} processes); `make down` stops it")
         return 0
-    phases, apps = plan(profile)
+    phases, apps = plan(profile, chaos)
     taken = [
         (port, svc.name)
         for phase in phases
@@ -137,14 +224,17 @@ def up() -> int:
         for port, name in taken:
             print(f"ERROR [{name}]: port {port} on 127.0.0.1 is already in use", file=sys.stderr)
         return 1
+    _warn_ephemeral_overlap([port for phase in phases for svc in phase for port in svc.ports])
     _fresh_logs()
     (RUN_DIR / "data").mkdir(parents=True, exist_ok=True)  # SQLite files of apps and sidecars
-    say(f"starting the stack (profile {profile}); logs in {LOG_DIR}")
+    MODE_FILE.write_text(json.dumps({"profile": profile, "chaos": chaos}))
+    mode = " in chaos mode (Toxiproxy)" if chaos else ""
+    say(f"starting the stack (profile {profile}){mode}; logs in {LOG_DIR}")
     try:
         for phase in phases:
-            procs = [(svc, _start(svc)) for svc in phase]
-            for svc, proc in procs:
-                _wait_ready(svc, proc)
+            procs = [(svc, *_start(svc)) for svc in phase]
+            for svc, proc, log_offset in procs:
+                _start_until_ready(svc, proc, log_offset)
                 say(f"{svc.name} ready")
         for app in apps:
             _wait_app_ready(app)
@@ -156,8 +246,26 @@ def up() -> int:
     say(f"all ready in {time.monotonic() - started:.1f}s")
     print(f"    gateway: http://127.0.0.1:{gateway.app_port}/api/v1   (docs: /docs)")
     print("    zipkin:  http://127.0.0.1:9411/zipkin/")
+    if chaos:
+        routes = ", ".join(f"{n} {lp}->{u}" for n, (lp, u) in proxies(profile).items())
+        print(f"    toxiproxy: {TOXIPROXY_API} (proxies: {routes})")
     print(f"    logs:    {LOG_DIR}")
     return 0
+
+
+def _warn_ephemeral_overlap(ports: list[int]) -> None:
+    """Fixed ports inside the kernel's ephemeral range can be taken by any outgoing connection."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return
+    inside = sorted(p for p in set(ports) if low <= p <= high)
+    if inside:
+        print(
+            f"WARNING: ports {inside} lie in the ephemeral port range {low}-{high} "
+            "(net.ipv4.ip_local_port_range); an outgoing connection may take one",
+            flush=True,
+        )
 
 
 def _wait_app_ready(app: AppSpec, timeout: float = 90.0) -> None:
@@ -200,6 +308,7 @@ def down(quiet: bool = False) -> int:
         if _alive(rec):
             os.killpg(rec["pid"], signal.SIGKILL)
         _record_path(rec["name"]).unlink(missing_ok=True)
+    MODE_FILE.unlink(missing_ok=True)
     if not quiet:
         say(f"stopped {len(records)} processes" if records else "nothing was running")
     return 0
@@ -216,9 +325,18 @@ def stop_one(name: str) -> None:
 
 def start_one(name: str) -> None:
     """Starts one process of the stack again, as `up` would, and waits until it is ready."""
-    phases, _apps = plan(profile_from_env())
+    phases, _apps = plan(*_running_mode())
     svc = next(s for phase in phases for s in phase if s.name == name)
-    _wait_ready(svc, _start(svc))
+    _start_until_ready(svc, *_start(svc))
+
+
+def _running_mode() -> tuple[str, bool]:
+    """Profile and chaos mode of the running stack, else of the environment."""
+    try:
+        mode = json.loads(MODE_FILE.read_text())
+        return mode["profile"], mode["chaos"]
+    except (OSError, ValueError, KeyError):
+        return profile_from_env(), chaos_from_env()
 
 
 def run() -> int:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 
+from deploy.stack.infra import POSTGRES_PORT
 from deploy.stack.paths import LOG_DIR, ROOT, RUN_DIR, dapr_bin
 from deploy.stack.process import Service, http_ok
 from deploy.stack.runfile import AppSpec
 
-# Placement and scheduler default their health and metrics ports to 8080/9090: moved away.
-PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS, PLACEMENT_RAFT = 50005, 8081, 9091, 8201
-SCHEDULER_PORT, SCHEDULER_HEALTH, SCHEDULER_METRICS = 50006, 8082, 9093
+# Placement and scheduler default their health and metrics ports to 8080/9090: moved away. Their
+# API ports are Dapr's 50005/50006 moved below the ephemeral range (dapr.yaml names the same).
+PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS, PLACEMENT_RAFT = 20005, 8081, 9091, 8201
+SCHEDULER_PORT, SCHEDULER_HEALTH, SCHEDULER_METRICS = 20006, 8082, 9093
 SCHEDULER_ETCD_CLIENT = 2379
 POSTGRES_DATABASES = {"orders", "inventory", "payments", "notifications"}
 
@@ -78,7 +80,7 @@ def control_plane() -> list[Service]:
     ]
 
 
-def app_env(app: AppSpec, profile: str) -> dict[str, str]:
+def app_env(app: AppSpec, profile: str, postgres_port: int = POSTGRES_PORT) -> dict[str, str]:
     env = {
         **app.env,
         "APP_ID": app.app_id,
@@ -91,11 +93,16 @@ def app_env(app: AppSpec, profile: str) -> dict[str, str]:
         "PATH": f"{ROOT / '.venv/bin'}:{os.environ.get('PATH', '')}",
     }
     if profile == "postgres" and app.env.get("DB_NAME"):
-        env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5433/{app.env['DB_NAME']}"
+        env["DATABASE_URL"] = (
+            f"postgresql://postgres@127.0.0.1:{postgres_port}/{app.env['DB_NAME']}"
+        )
     return env
 
 
-def app_and_sidecar(app: AppSpec, internal_grpc_port: int, profile: str) -> list[Service]:
+def app_and_sidecar(
+    app: AppSpec, profile: str, postgres_port: int = POSTGRES_PORT
+) -> list[Service]:
+    """postgres_port: where the app reaches PostgreSQL (a Toxiproxy port in chaos mode)."""
     argv = [
         str(dapr_bin("daprd")),
         "--app-id",
@@ -111,7 +118,7 @@ def app_and_sidecar(app: AppSpec, internal_grpc_port: int, profile: str) -> list
         "--dapr-grpc-port",
         str(app.grpc_port),
         "--dapr-internal-grpc-port",
-        str(internal_grpc_port),
+        str(app.internal_grpc_port),
         "--dapr-internal-grpc-listen-address",
         "127.0.0.1",
         "--metrics-port",
@@ -150,7 +157,7 @@ def app_and_sidecar(app: AppSpec, internal_grpc_port: int, profile: str) -> list
             ],
             log=LOG_DIR / f"{app.app_id}.log",
             cwd=app.app_dir,
-            env=app_env(app, profile),
+            env=app_env(app, profile, postgres_port),
             ports=[app.app_port],
             ready=lambda: http_ok(f"http://127.0.0.1:{app.app_port}/healthz"),
         ),
@@ -159,7 +166,7 @@ def app_and_sidecar(app: AppSpec, internal_grpc_port: int, profile: str) -> list
             argv=argv,
             log=LOG_DIR / f"{app.app_id}.daprd.log",
             cwd=app.app_dir,
-            ports=[app.http_port, app.grpc_port, app.metrics_port, internal_grpc_port],
+            ports=[app.http_port, app.grpc_port, app.metrics_port, app.internal_grpc_port],
             ready=lambda: http_ok(f"http://127.0.0.1:{app.http_port}/v1.0/healthz"),
         ),
     ]

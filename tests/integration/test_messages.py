@@ -1,37 +1,50 @@
 """At-least-once delivery: duplicated, late and malformed messages change nothing twice and
-never block a partition. Messages are published into Kafka through a real sidecar."""
+never block a partition; what no consumer can handle is kept as a dead letter (topic, reason,
+raw payload) and can be redriven. Messages are published into Kafka through a real sidecar."""
 
 from __future__ import annotations
 
 import json
 import time
-import uuid
+from collections.abc import Callable
 
 import httpx
 
-from tests.integration.helpers import fund, inventory, notifications, place, stock, wait_for
+from deploy.stack.runner import start_one, stop_one
+from tests.integration.helpers import (
+    fund,
+    inventory,
+    notifications,
+    place,
+    stock,
+    wait_for,
+    wait_stock,
+)
 
 SIDECAR = "http://127.0.0.1:3503"  # payment-service's sidecar: it consumes none of these topics
 
 
-def publish(topic: str, data: object) -> None:
-    resp = httpx.post(f"{SIDECAR}/v1.0/publish/orderpubsub/{topic}", json=data, timeout=10)
+def publish(topic: str, data: object, key: str | None = None) -> None:
+    params = {"metadata.partitionKey": key} if key else None
+    url = f"{SIDECAR}/v1.0/publish/orderpubsub/{topic}"
+    resp = httpx.post(url, json=data, params=params, timeout=10)
     assert resp.status_code == 204, resp.text
 
 
-def dead_letters() -> list[dict]:
-    url = f"{SIDECAR}/v1.0/invoke/notification-service/method/dead-letters"
-    return httpx.get(url, timeout=10).json()["items"]
-
-
-def wait_dead_letter(needle: str, timeout: float = 60) -> dict:
+def wait_dead_letter(
+    api: httpx.Client, match: str | Callable[[dict], bool], timeout: float = 60
+) -> dict:
+    """The newest dead letter whose payload contains `match` (or for which `match` is true)."""
+    found = (lambda d: match in d["payload"]) if isinstance(match, str) else match
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for item in dead_letters():
-            if needle in item["payload"]:
+        resp = api.get("/dead-letters", params={"limit": 500})
+        assert resp.status_code == 200, resp.text
+        for item in resp.json()["items"]:
+            if found(item):
                 return item
         time.sleep(0.5)
-    raise AssertionError(f"no dead letter containing {needle}")
+    raise AssertionError(f"no dead letter matching {match}")
 
 
 def confirmed_order(api, unique: str) -> tuple[str, str, str]:
@@ -47,16 +60,26 @@ def test_duplicate_commands_and_events_change_nothing(api, unique):
     order_id, product, customer = confirmed_order(api, unique)
     assert len(notifications(api, order_id)) == 1
     reserve = {"orderId": order_id, "items": [{"productId": product, "quantity": 2}]}
+    confirmed = {"orderId": order_id, "customerId": customer, "totalAmount": "6.00"}
     for _ in range(3):
-        publish("reserve-stock", reserve)
-        publish(
-            "order-confirmed", {"orderId": order_id, "customerId": customer, "totalAmount": "6.00"}
+        publish("reserve-stock", reserve, key=order_id)
+        publish("order-confirmed", confirmed, key=order_id)
+    # Malformed markers behind the duplicates, on the same partitions: once every consumer has
+    # dead-lettered its copy, it has handled the duplicates before it.
+    marker = {"orderId": order_id, "marker": unique}
+    publish("reserve-stock", marker, key=order_id)
+    publish("order-confirmed", marker, key=order_id)
+    for topic, consumer in [
+        ("reserve-stock", "inventory-service"),
+        ("order-confirmed", "inventory-service"),
+        ("order-confirmed", "notification-service"),
+    ]:
+        wait_dead_letter(
+            api,
+            lambda d, t=topic, c=consumer: (
+                (d["topic"], d["sourceApp"]) == (t, c) and json.loads(d["payload"]) == marker
+            ),
         )
-    # A marker published after the duplicates: once it is handled, they were handled too
-    # (same topic, same partition key).
-    marker = f"marker-{uuid.uuid4().hex[:8]}"
-    publish("order-confirmed", {"orderId": order_id, "customerId": marker, "totalAmount": "0"})
-    time.sleep(3)
     assert inventory(api, product) == {"productId": product, "available": 3, "reserved": 0}
     assert [n["type"] for n in notifications(api, order_id)] == ["ORDER_CONFIRMED"]
     assert api.get(f"/orders/{order_id}").json()["status"] == "CONFIRMED"
@@ -72,18 +95,68 @@ def test_reservation_that_lands_after_its_release_holds_nothing(api, unique):
     )
     # inventory refuses it and replies; order-service knows no such order and dead-letters
     # the reply, which tells us the reservation was handled.
-    letter = wait_dead_letter(order_id)
+    letter = wait_dead_letter(api, order_id)
+    assert (letter["topic"], letter["sourceApp"]) == ("stock-replies", "order-service")
     assert json.loads(letter["payload"])["reserved"] is False
     assert inventory(api, product) == {"productId": product, "available": 5, "reserved": 0}
 
 
-def test_poison_message_goes_to_dead_letters_and_the_topic_keeps_flowing(api, unique):
+def test_poison_message_is_a_dead_letter_and_the_topic_keeps_flowing(api, unique):
     poison = {"orderId": 12345, "items": f"not-a-list-{unique}"}
     publish("reserve-stock", poison)
-    wait_dead_letter(f"not-a-list-{unique}")
+    letter = wait_dead_letter(api, f"not-a-list-{unique}")
+    assert (letter["topic"], letter["sourceApp"]) == ("reserve-stock", "inventory-service")
+    assert letter["reason"]
+    assert json.loads(letter["payload"]) == poison
+    assert letter["redrivenAt"] is None
     # The partition is not blocked: a normal order still completes.
     order_id, _product, _customer = confirmed_order(api, f"{unique}-after")
     assert api.get(f"/orders/{order_id}").json()["status"] == "CONFIRMED"
+
+
+def test_payloads_of_any_json_type_are_kept(api, unique):
+    payloads = [f"text-{unique}", int(unique, 16), ["list", unique]]
+    for payload in payloads:
+        publish("reserve-stock", payload)
+    for payload, kind in zip(payloads, ("string", "number", "array"), strict=True):
+        letter = wait_dead_letter(api, lambda d, p=payload: json.loads(d["payload"]) == p)
+        assert (letter["topic"], letter["sourceApp"]) == ("reserve-stock", "inventory-service")
+        assert letter["reason"] == f"payload is a JSON {kind}, not an object"
+    # Published straight to dead-letters, not as a consumer's envelope: kept all the same, and
+    # not redrivable (its original topic is unknown).
+    publish("dead-letters", [f"stray-{unique}"])
+    stray = wait_dead_letter(api, f"stray-{unique}")
+    assert stray["topic"] == "dead-letters" and stray["reason"]
+    assert api.post(f"/dead-letters/{stray['id']}/redrive").status_code == 409
+
+
+def test_message_whose_retries_ran_out_is_kept_and_redriven_once(api, unique):
+    """inventory-service is down longer than the inbound retry policy lasts (and less than its
+    sidecar takes to call it unhealthy): the sidecar forwards the command to dead-letters.
+    Once the service is back, an operator redrives it and it is processed."""
+    product, order_id = f"p-{unique}", f"redrive-{unique}"
+    stock(api, product, 5)
+    reserve = {"orderId": order_id, "items": [{"productId": product, "quantity": 2}]}
+    stop_one("inventory-service")
+    try:
+        publish("reserve-stock", reserve)
+        letter = wait_dead_letter(api, order_id)
+    finally:
+        start_one("inventory-service")
+    assert letter["topic"] == "reserve-stock"
+    assert letter["reason"] == "delivery retries exhausted"
+    assert json.loads(letter["payload"]) == reserve
+    assert inventory(api, product) == {"productId": product, "available": 5, "reserved": 0}
+
+    resp = api.post(f"/dead-letters/{letter['id']}/redrive")
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["redrivenAt"] is not None
+    wait_stock(api, product, available=3, reserved=2)
+
+    again = api.post(f"/dead-letters/{letter['id']}/redrive")
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("application/problem+json")
+    assert api.post(f"/dead-letters/{2**31 - 1}/redrive").status_code == 404
 
 
 def test_inventory_returns_stock_on_an_order_cancelled_event(api, unique):

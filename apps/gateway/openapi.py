@@ -1,0 +1,167 @@
+"""What the public API answers, declared in one place: the success bodies (as the owning services
+send them; the gateway passes them through) and the problem documents, served as
+application/problem+json."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from apps.common.problems import PROBLEM_JSON
+
+Amount = Annotated[str, Field(pattern=r"^\d+\.\d{2}$", examples=["12.50"])]
+
+
+class View(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str | None
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = "about:blank"
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str | None = None
+    errors: list[FieldError] | None = Field(default=None, description="on 422: what is invalid")
+
+
+class OrderLineView(View):
+    product_id: str
+    quantity: int
+    unit_price: Amount
+
+
+class SagaView(View):
+    status: str | None = Field(description="STARTED, COMPLETED, COMPENSATING, COMPENSATED, ...")
+    completed_steps: list[str]
+    compensated_steps: list[str]
+    failure_reason: str | None
+
+
+class OrderView(View):
+    order_id: str
+    customer_id: str
+    status: str = Field(description="PENDING, PAYMENT_PENDING, PAID, CONFIRMED, SHIPPED, ...")
+    total_amount: Amount
+    items: list[OrderLineView]
+    saga: SagaView
+    trace_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderPage(View):
+    items: list[OrderView]
+    next: str | None = Field(description="cursor of the next page; null on the last one")
+
+
+class StockView(View):
+    product_id: str
+    available: int
+    reserved: int
+
+
+class AccountView(View):
+    customer_id: str
+    balance: Amount
+
+
+class PaymentView(View):
+    payment_id: str
+    order_id: str
+    customer_id: str
+    amount: Amount
+    status: str = Field(description="CHARGED, DECLINED or REFUNDED")
+    reason: str | None
+
+
+class PaymentList(View):
+    items: list[PaymentView]
+
+
+class NotificationView(View):
+    notification_id: str
+    order_id: str
+    customer_id: str
+    type: str = Field(description="ORDER_CONFIRMED or ORDER_CANCELLED")
+    sent_at: datetime
+
+
+class NotificationList(View):
+    items: list[NotificationView]
+
+
+class DeadLetterView(View):
+    id: int
+    topic: str | None = Field(description="the topic the message was meant for")
+    reason: str | None
+    source_app: str | None = Field(description="the consumer that gave up, when it said so")
+    payload: str = Field(description="the message's data as JSON text, whatever its JSON type")
+    received_at: datetime
+    redriven_at: datetime | None
+
+
+class DeadLetterList(View):
+    items: list[DeadLetterView]
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
+MEANINGS = {
+    400: "Malformed request: a body that cannot be decoded, or a cursor no page returned",
+    404: "No such resource",
+    409: "The request conflicts with the resource's current state",
+    413: "Request body too large",
+    422: "Invalid request; `errors` says what",
+    502: "The service that owns the data failed",
+    503: "The service that owns the data cannot be reached",
+}
+# Every forwarded call can be invalid or meet a failing or unreachable owner.
+ALWAYS = (422, 502, 503)
+
+
+def answers(*statuses: int, location: bool = False) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: the problem statuses it can answer besides its success."""
+    declared: dict[int | str, dict[str, Any]] = {
+        status: {
+            "description": MEANINGS[status],
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+        }
+        for status in sorted({*statuses, *ALWAYS})
+    }
+    if location:
+        declared[202] = {
+            "description": "Accepted",
+            "headers": {
+                "Location": {"description": "the new order's URL", "schema": {"type": "string"}}
+            },
+        }
+    return declared
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Adds ProblemDetails (which the routes reference by hand, under its own media type) to the
+    generated document's schemas."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            problem = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(problem.pop("$defs", {}))
+            schemas["ProblemDetails"] = problem
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,233 @@
+"""The fault catalogue: one entry per fault, each bounded in time and undone before it returns.
+
+Process faults act on the running stack's own processes (deploy/stack/runner.py records them
+by name): kill -9 and restart, or SIGSTOP/SIGCONT. Network faults are Toxiproxy toxics on the
+`kafka` proxy (sidecars to Kafka) and the `postgres` proxy (apps to PostgreSQL), which the
+stack puts in between when started with CHAOS=1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from deploy.stack.runner import StackError, _records, start_one, stop_one
+
+APPS = ["gateway", "order-service", "inventory-service", "payment-service", "notification-service"]
+KILL_DOWN_SECONDS = 5.0  # how long a killed process stays dead before it is started again
+NETWORK_SECONDS = 15.0
+BREAKER_MAX_SECONDS = 60.0
+PAUSE_MARGIN_SECONDS = 4.0  # a pause outlasts the saga's longest timeout by this much
+ORDER_METRICS = "http://127.0.0.1:8001/metrics"
+
+# Toxiproxy toxics: (type, attributes). Downstream: what the server sends back.
+TOXICS = {
+    "latency": ("latency", {"latency": 2000, "jitter": 0}),
+    # Data stops and each connection is closed after 5 s, new ones too, while it lasts.
+    "timeout": ("timeout", {"timeout": 5000}),
+    "reset_peer": ("reset_peer", {"timeout": 0}),
+    "bandwidth": ("bandwidth", {"rate": 8}),  # KB/s
+}
+NETWORK_KINDS = [*TOXICS, "disabled"]
+KINDS = ["kill", "pause", *NETWORK_KINDS, "breaker"]
+
+
+class ToxiproxyClient(Protocol):
+    """deploy/stack/toxiproxy.py:Toxiproxy, as far as the faults use it."""
+
+    def add_toxic(
+        self,
+        proxy: str,
+        name: str,
+        type: str,
+        attributes: dict,
+        stream: str = "downstream",
+        toxicity: float = 1.0,
+    ) -> None: ...
+    def remove_toxic(self, proxy: str, name: str) -> None: ...
+    def disable(self, proxy: str) -> None: ...
+    def enable(self, proxy: str) -> None: ...
+    def reset(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str  # one of KINDS
+    target: str  # a process of the stack, or a Toxiproxy proxy
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.target}"
+
+    @property
+    def network(self) -> bool:
+        return self.kind in NETWORK_KINDS
+
+    def expected_seconds(self, pause_seconds: float) -> float:
+        """Roughly how long the fault lasts, to spread the load around it."""
+        return {
+            "kill": KILL_DOWN_SECONDS + (25.0 if self.target in ("kafka", "postgres") else 5.0),
+            "pause": pause_seconds,
+            "breaker": pause_seconds + 4.0,
+        }.get(self.kind, NETWORK_SECONDS)
+
+
+def catalogue(profile: str) -> list[Fault]:
+    """Every fault, for `make chaos`."""
+    killed = [*APPS, *(f"{a}/daprd" for a in APPS), "kafka", "placement", "scheduler"]
+    proxies = ["kafka"]
+    if profile == "postgres":
+        killed.append("postgres")
+        proxies.append("postgres")
+    return [
+        *(Fault("kill", name) for name in killed),
+        *(Fault("pause", name) for name in ["kafka", *APPS]),
+        *(Fault(kind, proxy) for proxy in proxies for kind in NETWORK_KINDS),
+        Fault("breaker", "payment-service"),
+    ]
+
+
+def subset(profile: str) -> list[Fault]:
+    """Every fault kind once, for `make test`. The network faults go between the sidecars and
+    Kafka on SQLite, and between the apps and the database on PostgreSQL."""
+    proxy = "postgres" if profile == "postgres" else "kafka"
+    return [
+        Fault("kill", "order-service"),
+        Fault("pause", "kafka"),
+        *(Fault(kind, proxy) for kind in NETWORK_KINDS),
+        Fault("breaker", "payment-service"),
+    ]
+
+
+class FaultError(Exception):
+    """The fault could not be applied or undone (the stack may be left damaged)."""
+
+
+@dataclass
+class Window:
+    start: float  # monotonic
+    end: float  # monotonic: when the fault was fully undone (restarted process ready)
+    end_wall: float
+    note: str
+    effective: bool = True  # False: the fault did not do what it is for (breaker never opened)
+
+
+def inject(fault: Fault, pause_seconds: float, toxiproxy: ToxiproxyClient | None) -> Window:
+    """Applies the fault, holds it, undoes it; returns when the stack is whole again."""
+    start = time.monotonic()
+    effective = True
+    if fault.kind == "kill":
+        note = _kill(fault.target)
+    elif fault.kind == "pause":
+        note = _pause(fault.target, pause_seconds)
+    elif fault.kind == "breaker":
+        note, effective = _payment_outage(at_least=pause_seconds)
+    else:
+        if toxiproxy is None:
+            raise FaultError("Toxiproxy is not available (start the stack with CHAOS=1)")
+        note = _network(toxiproxy, fault)
+    return Window(start, time.monotonic(), time.time(), note, effective)
+
+
+def _kill(name: str) -> str:
+    stop_one(name)  # SIGKILL to its process group
+    time.sleep(KILL_DOWN_SECONDS)
+    took = restart(name)
+    return f"killed, {KILL_DOWN_SECONDS:g}s down, restarted in {took:.1f}s"
+
+
+def restart(name: str, attempts: int = 2) -> float:
+    began = time.monotonic()
+    for attempt in range(1, attempts + 1):
+        try:
+            start_one(name)
+            return time.monotonic() - began
+        except (StackError, RuntimeError) as err:
+            if attempt == attempts:
+                raise FaultError(f"{name} did not come back: {err}") from err
+            stop_one(name)
+    raise AssertionError("unreachable")
+
+
+def _pid(name: str) -> int:
+    return next(r["pid"] for r in _records() if r["name"] == name)
+
+
+def _pause(name: str, seconds: float) -> str:
+    group = _pid(name)  # each process of the stack leads its own process group
+    os.killpg(group, signal.SIGSTOP)
+    try:
+        time.sleep(seconds)
+    finally:
+        os.killpg(group, signal.SIGCONT)
+    return f"SIGSTOP for {seconds:g}s"
+
+
+def _network(toxiproxy: ToxiproxyClient, fault: Fault) -> str:
+    proxy = fault.target
+    if fault.kind == "disabled":
+        toxiproxy.disable(proxy)
+        try:
+            time.sleep(NETWORK_SECONDS)
+        finally:
+            toxiproxy.enable(proxy)
+        return f"proxy {proxy} disabled for {NETWORK_SECONDS:g}s"
+    kind, attributes = TOXICS[fault.kind]
+    name = f"chaos-{fault.kind}"
+    toxiproxy.add_toxic(proxy, name, kind, attributes)
+    try:
+        time.sleep(NETWORK_SECONDS)
+    finally:
+        toxiproxy.remove_toxic(proxy, name)
+    return f"{kind} {attributes} on {proxy} for {NETWORK_SECONDS:g}s"
+
+
+def breaker_openings() -> float:
+    """order-service's count of calls its sidecar refused with the breaker to payment open."""
+    text = httpx.get(ORDER_METRICS, timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("circuit_breaker_open_total{") and 'target="payment-service"' in line
+    )
+
+
+def _payment_outage(at_least: float) -> tuple[str, bool]:
+    """payment-service down for `at_least` seconds (past the saga's payment deadline) and until
+    order-service's sidecar opens its circuit breaker to it (components/common/resiliency.yaml),
+    at most BREAKER_MAX_SECONDS."""
+    try:
+        before = breaker_openings()
+    except (httpx.HTTPError, ValueError, IndexError) as err:
+        raise FaultError(f"order-service metrics unreadable: {err!r}") from err
+    stop_one("payment-service")
+    began = time.monotonic()
+    opened_after = None
+    try:
+        while time.monotonic() - began < BREAKER_MAX_SECONDS:
+            if opened_after is None and _metric_or_zero() > before:
+                opened_after = time.monotonic() - began
+            if opened_after is not None and time.monotonic() - began >= at_least:
+                break
+            time.sleep(1.0)
+        down = time.monotonic() - began
+    finally:
+        took = restart("payment-service")
+    if opened_after is None:
+        return f"payment-service down {down:.0f}s: breaker NEVER opened", False
+    return (
+        f"payment-service down {down:.0f}s, breaker open after {opened_after:.0f}s; "
+        f"up in {took:.1f}s"
+    ), True
+
+
+def _metric_or_zero() -> float:
+    try:
+        return breaker_openings()
+    except (httpx.HTTPError, ValueError, IndexError):
+        return 0.0

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole chaos matrix (`make chaos`): every fault of the catalogue with 200 orders each, on
+# each profile against one CHAOS=1 stack per profile (started and stopped by the suite), then
+# docs/chaos.md. Long (see docs/chaos.md for the last duration). Exits non-zero if any fault
+# broke an invariant; the document is written either way.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+export PYTHONPATH="$PWD"
+py=.venv/bin/python
+rm -f .run/chaos/*-full.json
+status=0
+for profile in ${PROFILES:-sqlite postgres}; do
+  echo "==> chaos matrix, profile $profile"
+  PROFILE=$profile CHAOS_SIZE=full $py -m pytest tests/chaos/test_chaos.py -q || status=1
+done
+$py -m tests.chaos.report full || status=1
+exit $status

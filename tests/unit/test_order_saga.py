@@ -1,0 +1,206 @@
+"""The saga's decisions, every branch, driven by a fake workflow context (no sidecar)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.fake_workflow import FakeWorkflowContext, drive
+from workflows.order_saga import CANCELLED_BY_REQUEST, TRANSIENT, order_saga
+from workflows.steps import INVENTORY_RESERVED, NOTIFICATION_SENT, PAYMENT_PROCESSED
+from workflows.steps import Activity as A
+
+ORDER = {
+    "orderId": "order-1",
+    "customerId": "alice",
+    "totalAmount": "25.00",
+    "items": [{"productId": "book", "quantity": 2}],
+    "traceparent": None,
+    "stockTimeoutSeconds": 30,
+    "paymentDeadlineSeconds": 20,
+}
+CHARGED = {"status": "CHARGED", "cancelRequested": False}
+UNAVAILABLE = {"status": "UNAVAILABLE", "reason": "payment service unreachable"}
+REFUNDED = {"status": "REFUNDED"}
+STEPS = {A.RECORD_PROGRESS: False, A.RELEASE_STOCK: None, A.FINISH_CANCELLED: None}
+
+
+def run_saga(answers: dict, stock: dict | str = "reserved", **order: object):
+    ctx = FakeWorkflowContext()
+    return drive(order_saga(ctx, {**ORDER, **order}), ctx, answers, stock)
+
+
+def ending(result) -> dict:
+    (finish,) = result.inputs(A.FINISH_CANCELLED)
+    return {k: finish[k] for k in ("saga_status", "reason", "compensated")}
+
+
+def test_happy_path_reserves_charges_confirms():
+    result = run_saga({A.RESERVE_STOCK: True, A.TAKE_PAYMENT: CHARGED, A.CONFIRM_ORDER: True})
+    assert result.activities == [A.RESERVE_STOCK, A.TAKE_PAYMENT, A.CONFIRM_ORDER]
+
+
+def test_every_activity_is_retried_by_the_engine_on_transient_faults():
+    result = run_saga({A.RESERVE_STOCK: True, A.TAKE_PAYMENT: CHARGED, A.CONFIRM_ORDER: True})
+    assert all(c.retry_policy is TRANSIENT for c in result.calls if c.kind == "activity")
+    policy = TRANSIENT.obj
+    assert policy.max_number_of_attempts > 1 and policy.max_retry_interval is not None
+
+
+def test_out_of_stock_fails_without_compensating():
+    reply = {"orderId": "order-1", "reserved": False, "reason": "insufficient stock for book"}
+    result = run_saga({A.RESERVE_STOCK: True, **STEPS}, stock=reply)
+    assert result.activities == [A.RESERVE_STOCK, A.FINISH_CANCELLED]
+    assert ending(result) == {
+        "saga_status": "FAILED",
+        "reason": "insufficient stock for book",
+        "compensated": [],
+    }
+
+
+def test_stock_timeout_releases_what_may_still_be_reserved():
+    result = run_saga({A.RESERVE_STOCK: True, **STEPS}, stock="timeout")
+    assert result.activities == [
+        A.RESERVE_STOCK,
+        A.RECORD_PROGRESS,
+        A.RELEASE_STOCK,
+        A.FINISH_CANCELLED,
+    ]
+    assert ending(result) == {
+        "saga_status": "COMPENSATED",
+        "reason": "stock reservation timed out",
+        "compensated": [INVENTORY_RESERVED],
+    }
+
+
+def test_cancel_while_waiting_for_stock():
+    result = run_saga({A.RESERVE_STOCK: True, **STEPS}, stock="cancel")
+    assert A.TAKE_PAYMENT not in result.activities
+    assert ending(result)["reason"] == CANCELLED_BY_REQUEST
+    assert result.activities[-2:] == [A.RELEASE_STOCK, A.FINISH_CANCELLED]
+
+
+def test_payment_declined_releases_stock_and_refunds_nothing():
+    declined = {"status": "DECLINED", "reason": "insufficient funds"}
+    result = run_saga({A.RESERVE_STOCK: True, A.TAKE_PAYMENT: declined, **STEPS})
+    assert A.REFUND_PAYMENT not in result.activities
+    assert ending(result) == {
+        "saga_status": "COMPENSATED",
+        "reason": "payment declined: insufficient funds",
+        "compensated": [INVENTORY_RESERVED],
+    }
+
+
+def test_cancel_seen_before_charging_charges_nothing():
+    cancelled = {"status": "CANCELLED", "reason": CANCELLED_BY_REQUEST}
+    result = run_saga({A.RESERVE_STOCK: True, A.TAKE_PAYMENT: cancelled, **STEPS})
+    assert A.REFUND_PAYMENT not in result.activities
+    assert ending(result)["reason"] == CANCELLED_BY_REQUEST
+
+
+def test_cancel_seen_after_charging_refunds_then_releases():
+    charged = {"status": "CHARGED", "cancelRequested": True}
+    answers = {A.RESERVE_STOCK: True, A.TAKE_PAYMENT: charged, A.REFUND_PAYMENT: REFUNDED}
+    result = run_saga({**answers, **STEPS})
+    assert result.activities[-3:] == [A.RELEASE_STOCK, A.REFUND_PAYMENT, A.FINISH_CANCELLED]
+    assert ending(result)["compensated"] == [PAYMENT_PROCESSED, INVENTORY_RESERVED]
+
+
+def test_cancel_that_wins_against_confirmation_compensates_everything():
+    answers = {A.RESERVE_STOCK: True, A.TAKE_PAYMENT: CHARGED, A.CONFIRM_ORDER: False}
+    result = run_saga({**answers, A.REFUND_PAYMENT: REFUNDED, **STEPS})
+    assert A.REFUND_PAYMENT in result.activities and A.RELEASE_STOCK in result.activities
+    assert ending(result)["reason"] == CANCELLED_BY_REQUEST
+
+
+def test_short_payment_outage_is_waited_out_with_timers_then_charged():
+    answers = {A.RESERVE_STOCK: True, A.TAKE_PAYMENT: [UNAVAILABLE, UNAVAILABLE, CHARGED]}
+    result = run_saga({**answers, A.CONFIRM_ORDER: True})
+    assert result.activities == [A.RESERVE_STOCK] + [A.TAKE_PAYMENT] * 3 + [A.CONFIRM_ORDER]
+    assert result.timers == [1.0, 2.0]  # durable timers between attempts, no sleeping activity
+
+
+def test_payment_outage_past_the_deadline_releases_stock_first_then_voids_durably():
+    answers = {
+        A.RESERVE_STOCK: True,
+        A.TAKE_PAYMENT: UNAVAILABLE,  # every attempt, until the deadline
+        A.REFUND_PAYMENT: [UNAVAILABLE, UNAVAILABLE, UNAVAILABLE, {"status": "DECLINED"}],
+    }
+    result = run_saga({**answers, **STEPS}, paymentDeadlineSeconds=20)
+    charges = result.activities.count(A.TAKE_PAYMENT)
+    assert 2 <= charges <= 8  # 1+2+4+8+15 s of timers: past 20 s after the fifth attempt
+    after = result.activities[result.activities.index(A.RECORD_PROGRESS) :]
+    assert after == [A.RECORD_PROGRESS, A.RELEASE_STOCK] + [A.REFUND_PAYMENT] * 4 + [
+        A.FINISH_CANCELLED
+    ]
+    assert ending(result)["reason"].startswith("payment unavailable")
+    assert ending(result)["compensated"] == [INVENTORY_RESERVED]
+
+
+def test_a_saga_that_is_not_in_progress_any_more_changes_nothing():
+    assert run_saga({A.RESERVE_STOCK: False}).activities == [A.RESERVE_STOCK]
+
+
+def saga_state(status: str, completed: list[str], cancel: bool = False, reason: str | None = None):
+    return {
+        "status": status,
+        "completedSteps": completed,
+        "cancelRequested": cancel,
+        "failureReason": reason,
+    }
+
+
+def test_resumed_saga_in_progress_goes_on_from_the_start():
+    answers = {
+        A.LOAD_SAGA: saga_state("STARTED", [INVENTORY_RESERVED]),
+        A.RESERVE_STOCK: True,  # idempotent: inventory answers again for the same order
+        A.TAKE_PAYMENT: CHARGED,  # idempotent per order
+        A.CONFIRM_ORDER: True,
+    }
+    result = run_saga(answers, resume=True)
+    assert result.activities == [A.LOAD_SAGA, A.RESERVE_STOCK, A.TAKE_PAYMENT, A.CONFIRM_ORDER]
+
+
+@pytest.mark.parametrize(
+    ("state", "compensated"),
+    [
+        (saga_state("STARTED", [], cancel=True), [INVENTORY_RESERVED]),
+        (
+            saga_state("COMPENSATING", [INVENTORY_RESERVED], reason="stock reservation timed out"),
+            [INVENTORY_RESERVED],
+        ),
+        (
+            saga_state("COMPENSATING", [INVENTORY_RESERVED, PAYMENT_PROCESSED, "ORDER_CONFIRMED"]),
+            [PAYMENT_PROCESSED, INVENTORY_RESERVED],
+        ),
+    ],
+)
+def test_resumed_saga_that_must_undo_releases_and_refunds(state, compensated):
+    answers = {A.LOAD_SAGA: state, A.REFUND_PAYMENT: REFUNDED, **STEPS}
+    result = run_saga(answers, resume=True)
+    assert result.activities == [
+        A.LOAD_SAGA,
+        A.RECORD_PROGRESS,
+        A.RELEASE_STOCK,
+        A.REFUND_PAYMENT,
+        A.FINISH_CANCELLED,
+    ]
+    assert ending(result)["compensated"] == compensated
+    assert ending(result)["reason"] == (state["failureReason"] or CANCELLED_BY_REQUEST)
+
+
+def test_resumed_confirmed_saga_announces_the_confirmation_it_may_have_missed():
+    answers = {A.LOAD_SAGA: saga_state("COMPLETED", [INVENTORY_RESERVED, PAYMENT_PROCESSED])}
+    result = run_saga({**answers, A.CONFIRM_ORDER: True}, resume=True)
+    assert result.activities == [A.LOAD_SAGA, A.CONFIRM_ORDER]
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        saga_state("COMPLETED", [INVENTORY_RESERVED, PAYMENT_PROCESSED, NOTIFICATION_SENT]),
+        saga_state("COMPENSATED", [INVENTORY_RESERVED]),
+        saga_state("FAILED", []),
+    ],
+)
+def test_resumed_saga_that_has_ended_does_nothing(state):
+    assert run_saga({A.LOAD_SAGA: state}, resume=True).activities == [A.LOAD_SAGA]
