@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from apps.common.contracts import STOCK_REPLIES, Identifier, PlaceOrder, StockReply
 from apps.common.db import Database
 from apps.common.problems import Problem
-from apps.common.pubsub import Outcome, Subscription
+from apps.common.pubsub import Outcome, Rejected, Subscription, parse_message
 from apps.common.telemetry import traceparent
 from apps.order_service import orders
 from apps.order_service.sagas import Sagas
@@ -90,12 +90,9 @@ def api_router(db: Database, sagas: Sagas) -> APIRouter:
 
 def subscriptions(db: Database, sagas: Sagas) -> list[Subscription]:
     def on_stock_reply(data: dict) -> Outcome:
-        try:
-            reply = StockReply.model_validate(data)
-        except ValueError:
-            return Outcome.DROP
+        reply = parse_message(StockReply, data)  # Rejected: a dead letter with the reason
         if orders.get_order(db, reply.order_id) is None:
-            return Outcome.DROP
+            raise Rejected(f"no order {reply.order_id}")
         # An exception here (no worker connected yet) makes Dapr redeliver the reply.
         delivered = sagas.deliver_event(reply.order_id, STOCK_REPLY, reply.wire())
         # Not delivered: no saga is waiting (it timed out and released the stock, or it failed

@@ -34,9 +34,11 @@ MODE_FILE = RUN_DIR / "stack-mode.json"  # profile and chaos mode of the running
 # A process that loses a race for one of its ports (another process bound it, or an outgoing
 # connection holds it as its source port) exits at start; it is started again this many times.
 START_ATTEMPTS = 3
-# A port held by a connection (not a listener) is free again at the latest when the connection
-# leaves TIME_WAIT (60 s on Linux): how long a start waits for it.
+# How long a start waits for one of its ports: a connection holding it (not a listener) lets go
+# at the latest when it leaves TIME_WAIT (60 s on Linux); a listener may be a process of the stack
+# still exiting, else it is someone else's server.
 PORT_WAIT_SECONDS = 65.0
+LISTENER_WAIT_SECONDS = 5.0
 
 
 class StackError(Exception):
@@ -91,6 +93,17 @@ def _alive(record: dict) -> bool:
     return Path(cmdline).name == Path(record["argv0"]).name  # guards against PID reuse
 
 
+def _exiting(pid: int) -> bool:
+    """True while a process is exiting: its memory is released (so _alive no longer sees it) but
+    its files, listening sockets included, may not be closed yet."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return not cmdline and state not in ("Z", "X")  # a zombie has closed its files
+
+
 def _records() -> list[dict]:
     if not PID_DIR.exists():
         return []
@@ -139,18 +152,19 @@ def _start(svc: Service) -> tuple[subprocess.Popen, int]:
 
 
 def _wait_ports_bindable(svc: Service) -> None:
-    """Waits until every port of the service is free: a listener on one is someone else's server
-    (fail at once); a connection holding one (e.g. as its source port) goes away, so wait."""
-    deadline = time.monotonic() + PORT_WAIT_SECONDS
+    """Waits until every port of the service is free (see PORT_WAIT_SECONDS)."""
+    start = time.monotonic()
     told = False
     while held := [port for port in svc.ports if not port_bindable(port)]:
         listening = [port for port in held if port_open(port)]
         ports = ", ".join(str(p) for p in listening or held)
-        if listening or time.monotonic() > deadline:
+        waited = time.monotonic() - start
+        if waited > (LISTENER_WAIT_SECONDS if listening else PORT_WAIT_SECONDS):
             why = "another process listens on it" if listening else "held by a connection"
             raise StackError(svc.name, f"port {ports} on 127.0.0.1 is not free ({why})")
         if not told:
-            print(f"WARNING [{svc.name}]: port {ports} held by a connection; waiting", flush=True)
+            holder = "a listener" if listening else "a connection"
+            print(f"WARNING [{svc.name}]: port {ports} held by {holder}; waiting", flush=True)
             told = True
         time.sleep(0.2)
 
@@ -303,7 +317,7 @@ def down(quiet: bool = False) -> int:
                 os.killpg(rec["pid"], signal.SIGTERM)
     deadline = time.monotonic() + 20
     for rec in records:
-        while _alive(rec) and time.monotonic() < deadline:
+        while (_alive(rec) or _exiting(rec["pid"])) and time.monotonic() < deadline:
             time.sleep(0.2)
         if _alive(rec):
             os.killpg(rec["pid"], signal.SIGKILL)
@@ -319,7 +333,8 @@ def stop_one(name: str) -> None:
     rec = next(r for r in _records() if r["name"] == name)
     if _alive(rec):
         os.killpg(rec["pid"], signal.SIGKILL)
-        while _alive(rec):
+        deadline = time.monotonic() + 10
+        while (_alive(rec) or _exiting(rec["pid"])) and time.monotonic() < deadline:
             time.sleep(0.1)
 
 

@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import httpx
@@ -53,6 +54,7 @@ class ToxiproxyClient(Protocol):
     def disable(self, proxy: str) -> None: ...
     def enable(self, proxy: str) -> None: ...
     def reset(self) -> None: ...
+    def proxies(self) -> dict: ...
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,10 @@ def inject(fault: Fault, pause_seconds: float, toxiproxy: ToxiproxyClient | None
     else:
         if toxiproxy is None:
             raise FaultError("Toxiproxy is not available (start the stack with CHAOS=1)")
-        note = _network(toxiproxy, fault)
+        try:
+            note, effective = _network(toxiproxy, fault)
+        except RuntimeError as err:  # the Toxiproxy API refused or did not answer
+            raise FaultError(str(err)) from err
     return Window(start, time.monotonic(), time.time(), note, effective)
 
 
@@ -168,7 +173,28 @@ def _pause(name: str, seconds: float) -> str:
     return f"SIGSTOP for {seconds:g}s"
 
 
-def _network(toxiproxy: ToxiproxyClient, fault: Fault) -> str:
+def connections_to(port: int) -> int:
+    """Established TCP connections to 127.0.0.1:port (IPv4), from /proc/net/tcp."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote, state = fields[2], fields[3]
+        if state == "01" and remote == f"0100007F:{port:04X}":
+            count += 1
+    return count
+
+
+def _network(toxiproxy: ToxiproxyClient, fault: Fault) -> tuple[str, bool]:
+    """The fault, if traffic goes through the proxy at all (else it proves nothing)."""
+    proxy = fault.target
+    listen = int(toxiproxy.proxies()[proxy]["listen"].rsplit(":", 1)[1])
+    through = connections_to(listen)
+    if not through:
+        return f"no connection goes through the {proxy} proxy (port {listen})", False
+    return _toxic(toxiproxy, fault) + f" ({through} connections through it)", True
+
+
+def _toxic(toxiproxy: ToxiproxyClient, fault: Fault) -> str:
     proxy = fault.target
     if fault.kind == "disabled":
         toxiproxy.disable(proxy)

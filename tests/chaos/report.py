@@ -132,11 +132,11 @@ def markdown(sessions: list[Session]) -> str:
     parts = [
         "# Chaos runs",
         "",
-        "Written by `make chaos` (`tests/chaos/run.sh`; see tests/chaos/README.md): every fault "
-        "of the catalogue while orders flow, on each profile, against one `CHAOS=1` stack per "
-        "profile. After each fault every order must end CONFIRMED or CANCELLED within 60 s, "
-        "and stock, money, payments, notifications and the saga record must agree "
-        "(tests/chaos/invariants.py).",
+        "Written by `python -m tests.chaos.report` from saved chaos sessions; `make chaos` runs "
+        "the whole catalogue (200 orders per fault, both profiles, one `CHAOS=1` stack per "
+        "profile) and writes it. See tests/chaos/README.md for the faults and the load. After "
+        "each fault every order must end CONFIRMED or CANCELLED within 60 s, and stock, money, "
+        "payments, notifications and the saga record must agree (tests/chaos/invariants.py).",
         "",
         *(
             f"- {s.profile} ({s.size}, {s.orders_per_fault} orders per fault, "
