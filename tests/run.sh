@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole suite: lint, unit tests, then the integration tests on the real stack, once per
-# profile (embedded SQLite, then PostgreSQL). Each integration run starts and stops its stack.
+# The whole suite: lint, unit tests, the integration tests on the real stack once per profile
+# (embedded SQLite, then PostgreSQL), then a chaos subset per profile (one fault of each kind,
+# tests/chaos; `make chaos` runs the whole matrix). Each run starts and stops its own stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD"

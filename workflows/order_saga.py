@@ -76,8 +76,10 @@ def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
         reason = payment.get("reason") or "no reason given"
         if payment["status"] != "CANCELLED":
             reason = f"payment {payment['status'].lower()}: {reason}"
-        # UNAVAILABLE: a charge may still land after we gave up, so a refund voids it.
-        void = payment["status"] == "UNAVAILABLE"
+        # Unless declined, money may have been taken: a charge that lands after we gave up
+        # (UNAVAILABLE), or one whose answer was lost before a cancel was seen (CANCELLED on a
+        # repeated attempt). A refund voids it; one with nothing to refund changes nothing.
+        void = payment["status"] != "DECLINED"
         return (yield from _compensate(ctx, order, [INVENTORY_RESERVED], reason, void))
     done = [INVENTORY_RESERVED, PAYMENT_PROCESSED]
     if payment.get("cancelRequested"):

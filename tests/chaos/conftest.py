@@ -41,7 +41,10 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def chaos_session(pytestconfig: pytest.Config) -> Iterator[Session]:
     session = Session(
-        profile=profile_from_env(), size=chaos_size(), orders_per_fault=orders_per_fault()
+        profile=profile_from_env(),
+        size=chaos_size(),
+        orders_per_fault=orders_per_fault(),
+        chosen=os.environ.get("CHAOS_FAULTS", ""),
     )
     pytestconfig.stash[SESSION_KEY] = session
     yield session

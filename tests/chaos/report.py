@@ -51,6 +51,7 @@ class Session:
     profile: str
     size: str  # "subset" or "full"
     orders_per_fault: int = 0
+    chosen: str = ""  # CHAOS_FAULTS, when it picked the faults
     started: float = field(default_factory=time.time)
     finished: float | None = None
     stack_note: str = ""
@@ -139,7 +140,8 @@ def markdown(sessions: list[Session]) -> str:
         "payments, notifications and the saga record must agree (tests/chaos/invariants.py).",
         "",
         *(
-            f"- {s.profile} ({s.size}, {s.orders_per_fault} orders per fault, "
+            f"- {s.profile} ({f'CHAOS_FAULTS={s.chosen}' if s.chosen else s.size}, "
+            f"{s.orders_per_fault} orders per fault, "
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(s.started))}): "
             f"{len(s.results)} faults, {sum(r.orders for r in s.results)} orders, "
             f"{((s.finished or s.started) - s.started) / 60:.1f} min"

@@ -75,15 +75,23 @@ def zipkin_trace(trace_id: str) -> list[dict]:
     return resp.json() if resp.status_code == 200 else []
 
 
+# The last spans of an order's trace: the apps export theirs in batches, seconds after the
+# sidecars export their own, so an app id can be in the trace before its app's spans are.
+LAST_SPANS = {("notification-service", "consume order-confirmed")}
+
+
 def complete_trace(trace_id: str) -> list[dict]:
-    """The trace once every app id is in it and every span's parent has arrived too."""
+    """The trace once every app id is in it, its last spans have arrived, and every span's
+    parent has arrived too."""
 
     def check() -> list[dict] | None:
         spans = zipkin_trace(trace_id)
         ids = {s["id"] for s in spans}
         services = {s["localEndpoint"]["serviceName"] for s in spans}
+        names = {(s["localEndpoint"]["serviceName"], s["name"]) for s in spans}
         orphans = [s for s in spans if s.get("parentId") and s["parentId"] not in ids]
-        return spans if services >= APP_IDS and not orphans else None
+        done = services >= APP_IDS and names >= LAST_SPANS and not orphans
+        return spans if done else None
 
     def state() -> str:
         spans = zipkin_trace(trace_id)
@@ -94,7 +102,11 @@ def complete_trace(trace_id: str) -> list[dict]:
             for s in spans
             if s.get("parentId") and s["parentId"] not in ids
         ]
-        return f"missing apps {APP_IDS - services}, spans without their parent {orphans}"
+        names = {(s["localEndpoint"]["serviceName"], s["name"]) for s in spans}
+        return (
+            f"missing apps {APP_IDS - services}, missing spans {LAST_SPANS - names}, "
+            f"spans without their parent {orphans}"
+        )
 
     try:
         return poll(check, f"trace {trace_id} incomplete")
