@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import httpx
+
+from deploy.stack.runner import _records
 
 TERMINAL = {"CONFIRMED", "CANCELLED"}
 
@@ -84,3 +90,14 @@ def wait_stock(
 
 def payments(api: httpx.Client, order_id: str) -> list[dict]:
     return api.get("/payments", params={"orderId": order_id}).json()["items"]
+
+
+@contextmanager
+def paused(name: str) -> Iterator[None]:
+    """The stack's process `name` stopped (SIGSTOP) for the block, then resumed."""
+    pid = next(r["pid"] for r in _records() if r["name"] == name)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)

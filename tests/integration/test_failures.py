@@ -4,32 +4,19 @@ Processes of the running stack are paused (SIGSTOP) or killed; each test puts th
 
 from __future__ import annotations
 
-import os
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
-from deploy.stack.runner import _records, start_one, stop_one
+from deploy.stack.runner import start_one, stop_one
 from tests.integration.helpers import (
     balance,
     fund,
+    paused,
     payments,
     place,
     stock,
     wait_for,
     wait_stock,
 )
-
-
-@contextmanager
-def paused(name: str) -> Iterator[None]:
-    pid = next(r["pid"] for r in _records() if r["name"] == name)
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
 
 
 def test_inventory_that_never_answers_times_out_and_holds_no_stock(api, unique):

@@ -16,13 +16,13 @@ from tests.integration.helpers import (
     balance,
     fund,
     notifications,
+    paused,
     payments,
     place,
     stock,
     wait_for,
     wait_stock,
 )
-from tests.integration.test_failures import paused
 
 
 def order_service_sidecar() -> str:

@@ -6,17 +6,12 @@ The broker is the witness: the topics assigned to the app's consumer group (apps
 
 from __future__ import annotations
 
-import os
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 
 from apps.common.health import group_topics
-from deploy.stack.runner import _records
-from tests.integration.helpers import fund, place, stock, wait_for, wait_stock
+from tests.integration.helpers import fund, paused, place, stock, wait_for, wait_stock
 
 CONSUMERS = {  # app id: (app port, sidecar HTTP port, topics)
     "order-service": (8001, 3501, {"stock-replies"}),
@@ -56,16 +51,6 @@ def sidecar_says_app_unhealthy(sidecar_port: int, app_id: str) -> bool:
     return "app is not in a healthy state" in resp.text
 
 
-@contextmanager
-def stopped(name: str) -> Iterator[None]:
-    pid = next(r["pid"] for r in _records() if r["name"] == name)
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
-
-
 def test_every_consumer_reports_the_topics_its_sidecar_consumes(api):
     for app_id, (app_port, sidecar_port, topics) in CONSUMERS.items():
         wait_until(
@@ -82,7 +67,7 @@ def test_subscriptions_come_back_after_the_app_health_flaps(api, unique):
     stock(api, product, 5)
     fund(api, customer, "20.00")
     app_port, sidecar_port, topics = CONSUMERS["inventory-service"]
-    with stopped("inventory-service"):
+    with paused("inventory-service"):
         # Its reserve-stock command reaches the sidecar while the app cannot take it.
         during = place(api, customer, [(product, 1, "1.00")]).json()["orderId"]
         unhealthy_after = wait_until(
