@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint logs chaos
+.PHONY: run up down status test setup lint logs chaos token
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -22,6 +22,10 @@ logs:                 ## one order's (or trace's) log lines from every service, 
 
 setup:
 	@bash deploy/setup/install.sh
+
+token:                ## a development bearer token, alone on stdout: make -s token SUB=alice ROLE=customer
+	@test -n "$(SUB)" && test -n "$(ROLE)" || { echo "usage: make -s token SUB=<id> ROLE=customer|admin [MINUTES=60]" >&2; exit 2; }
+	@$(PY) -m apps.gateway.devtoken --sub "$(SUB)" --role "$(ROLE)" --minutes "$(or $(MINUTES),60)"
 
 test:                 ## install what is missing, then the whole suite on both profiles
 	@WITH_POSTGRES=1 bash deploy/setup/install.sh

@@ -6,7 +6,7 @@ import sys
 import uvicorn
 
 MODULES = {
-    "gateway": "apps.gateway.main:app",
+    "gateway": "apps.gateway.main:create",
     "order-service": "apps.order_service.main:create",
     "inventory-service": "apps.inventory_service.main:app",
     "payment-service": "apps.payment_service.main:app",

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 
+from apps.common.access import install_access_control, load_policy
+from apps.common.body_limit import StreamingBodyLimit
 from apps.common.health import health_router
 from apps.common.logging import configure_logging
 from apps.common.metrics import install_metrics
-from apps.common.problems import install_problem_handlers, problem_response
+from apps.common.problems import install_problem_handlers
 from apps.common.settings import get_settings
 from apps.common.telemetry import configure_tracing, fastapi_telemetry
 
@@ -35,7 +37,12 @@ def create_app(
 
     app = FastAPI(title=title, lifespan=lifespan, telemetry=fastapi_telemetry())
     install_problem_handlers(app)
+    # The last installed runs first: metrics and logs see every call, refused ones included;
+    # a call without the app token is refused before its body is read.
     install_body_limit(app, settings.max_body_bytes)
+    install_access_control(
+        app, settings.app_id, settings.app_api_token, load_policy(settings.app_id)
+    )
     install_metrics(app, settings.app_id)
     app.include_router(health_router(readiness, alive))
     for router in routers:
@@ -44,15 +51,5 @@ def create_app(
 
 
 def install_body_limit(app: FastAPI, max_bytes: int) -> None:
-    @app.middleware("http")
-    async def _limit(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_bytes):
-            return problem_response(413, "Request body too large", f"limit is {max_bytes} bytes")
-        if length is None and request.method in ("POST", "PUT", "PATCH"):
-            body = await request.body()  # chunked upload: Starlette caches it for the route
-            if len(body) > max_bytes:
-                return problem_response(
-                    413, "Request body too large", f"limit is {max_bytes} bytes"
-                )
-        return await call_next(request)
+    """413 over max_bytes, chunked bodies too: counted as they arrive, never read whole first."""
+    app.add_middleware(StreamingBodyLimit, max_bytes=max_bytes)

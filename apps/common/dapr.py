@@ -3,7 +3,8 @@
 Sync clients on purpose: route handlers that use them are plain `def` functions, which FastAPI
 runs in its thread pool, and workflow activities run in worker threads too. The gateway, which
 holds no state, uses the async variant. Every call carries the current trace context
-(`traceparent`), so the sidecar's spans, and everything after them, join the caller's trace.
+(`traceparent`), so the sidecar's spans, and everything after them, join the caller's trace,
+and the sidecar's API token (DAPR_API_TOKEN), without which the sidecar answers 401.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ import httpx
 from opentelemetry import propagate
 
 from apps.common.metrics import CIRCUIT_BREAKER_OPEN
-from apps.common.settings import get_settings
+from apps.common.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 
 class SidecarError(Exception):
     """The sidecar or the target behind it could not be reached or answered 5xx."""
+
+
+def token_headers(settings: Settings) -> dict[str, str]:
+    """What every call to this app's sidecar carries (nothing when no token is configured)."""
+    return {"dapr-api-token": settings.dapr_api_token} if settings.dapr_api_token else {}
 
 
 def _trace_headers() -> dict[str, str]:
@@ -49,7 +55,9 @@ def _count_breaker(app_id: str, target: str, resp: httpx.Response) -> None:
 class DaprClient:
     def __init__(self, timeout: float = 10.0) -> None:
         self.settings = get_settings()
-        self.http = httpx.Client(base_url=self.settings.dapr_url, timeout=timeout)
+        self.http = httpx.Client(
+            base_url=self.settings.dapr_url, timeout=timeout, headers=token_headers(self.settings)
+        )
 
     def invoke(
         self, app_id: str, method: str, *, verb: str = "POST", body: Any = None
@@ -101,7 +109,9 @@ class DaprClient:
 class AsyncDaprClient:
     def __init__(self, timeout: float = 15.0) -> None:
         self.settings = get_settings()
-        self.http = httpx.AsyncClient(base_url=self.settings.dapr_url, timeout=timeout)
+        self.http = httpx.AsyncClient(
+            base_url=self.settings.dapr_url, timeout=timeout, headers=token_headers(self.settings)
+        )
 
     async def invoke(
         self,

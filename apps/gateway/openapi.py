@@ -120,15 +120,37 @@ class DeadLetterList(View):
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
 MEANINGS = {
     400: "Malformed request: a body that cannot be decoded, or a cursor no page returned",
-    404: "No such resource",
+    401: "No valid bearer token (missing, expired, badly signed, for another issuer or audience)",
+    403: "The token's role may not do this (an admin-only operation, or acting for another "
+    "customer)",
+    404: "No such resource (for a customer: none of its own)",
     409: "The request conflicts with the resource's current state",
     413: "Request body too large",
     422: "Invalid request; `errors` says what",
+    429: "Over the caller's rate limit; retry after `Retry-After` seconds",
     502: "The service that owns the data failed",
     503: "The service that owns the data cannot be reached",
 }
-# Every forwarded call can be invalid or meet a failing or unreachable owner.
-ALWAYS = (422, 502, 503)
+HEADERS = {
+    401: {
+        "WWW-Authenticate": {
+            "description": 'the challenge (RFC 6750): `Bearer realm="order-platform"`, with '
+            '`error="invalid_token"` when a token was given but refused',
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "seconds until the caller may send again",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+# Every call needs a token and is rate limited; every forwarded call can be invalid or meet a
+# failing or unreachable owner.
+ALWAYS = (401, 422, 429, 502, 503)
 
 
 def answers(*statuses: int, location: bool = False) -> dict[int | str, dict[str, Any]]:
@@ -137,6 +159,7 @@ def answers(*statuses: int, location: bool = False) -> dict[int | str, dict[str,
         status: {
             "description": MEANINGS[status],
             "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+            **({"headers": HEADERS[status]} if status in HEADERS else {}),
         }
         for status in sorted({*statuses, *ALWAYS})
     }

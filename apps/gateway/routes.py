@@ -1,14 +1,31 @@
-"""The public API (/api/v1). The gateway validates input, then forwards each call through
-Dapr service invocation to the service that owns the data. What each route can answer is
-declared with it (apps/gateway/openapi.py); bodies pass through unchanged."""
+"""The public API (/api/v1). The gateway checks who calls (apps/gateway/auth.py) and validates
+input, then forwards each call through Dapr service invocation to the service that owns the
+data. What each route can answer is declared with it (apps/gateway/openapi.py); bodies pass
+through unchanged, except that a customer is shown only what is its own.
+
+Who may do what:
+- a customer places orders for itself, lists, reads and cancels its own orders, reads its own
+  balance and the payments and notifications of its own orders;
+- an admin does all that for any customer, and sets stock and balances, reads stock, ships and
+  delivers orders and handles dead letters (403 for a customer).
+Another customer's order or account answers exactly as one that does not exist (404), so a
+customer cannot probe ids. A customer naming another customer in a request (an order's
+`customerId`, the `customerId` of a listing) is refused with 403: the request is well formed,
+the caller may not make it.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from apps.common.contracts import Identifier, PlaceOrder, SetFunds, SetStock
 from apps.common.dapr import AsyncDaprClient, SidecarError
-from apps.common.problems import PROBLEM_JSON, problem_response
+from apps.common.problems import PROBLEM_JSON, Problem, problem_response
+from apps.gateway.auth import Admin, Caller
 from apps.gateway.openapi import (
     AccountView,
     DeadLetterList,
@@ -20,6 +37,7 @@ from apps.gateway.openapi import (
     StockView,
     answers,
 )
+from apps.gateway.tokens import Principal
 
 ORDERS, INVENTORY, PAYMENTS, NOTIFICATIONS = (
     "order-service",
@@ -29,11 +47,18 @@ ORDERS, INVENTORY, PAYMENTS, NOTIFICATIONS = (
 )
 MAX_ROW_ID = 2**31 - 1
 
-dapr = AsyncDaprClient()
 router = APIRouter(prefix="/api/v1")
 
 
-async def forward(
+def sidecar(request: Request) -> AsyncDaprClient:
+    return request.app.state.dapr
+
+
+Sidecar = Annotated[AsyncDaprClient, Depends(sidecar)]
+
+
+async def call(
+    dapr: AsyncDaprClient,
     app_id: str,
     path: str,
     *,
@@ -41,18 +66,21 @@ async def forward(
     body: bytes | None = None,
     params: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
-) -> Response:
+) -> httpx.Response:
+    """The owner's answer; 503 if it cannot be reached, 502 if it failed."""
     hdrs = {"content-type": "application/json", **(headers or {})}
     try:
         upstream = await dapr.invoke(
             app_id, path, verb=verb, body=body, params=params, headers=hdrs
         )
-    except SidecarError:
-        return problem_response(503, "Service unavailable", f"{app_id} cannot be reached")
+    except SidecarError as exc:
+        raise Problem(503, "Service unavailable", f"{app_id} cannot be reached") from exc
     if upstream.status_code >= 500:
-        return problem_response(
-            502, "Upstream failure", f"{app_id} answered {upstream.status_code}"
-        )
+        raise Problem(502, "Upstream failure", f"{app_id} answered {upstream.status_code}")
+    return upstream
+
+
+def relay(upstream: httpx.Response) -> Response:
     passthrough = {k: v for k, v in upstream.headers.items() if k.lower() == "location"}
     media = upstream.headers.get("content-type", "application/json")
     return Response(
@@ -63,6 +91,57 @@ async def forward(
     )
 
 
+async def forward(dapr: AsyncDaprClient, app_id: str, path: str, **kwargs: Any) -> Response:
+    return relay(await call(dapr, app_id, path, **kwargs))
+
+
+def json_object(upstream: httpx.Response) -> dict[str, Any]:
+    try:
+        body = upstream.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise Problem(502, "Upstream failure", "the owning service sent an unreadable answer")
+    return body
+
+
+# The owners' own 404s, word for word: someone else's order or account must look absent.
+def order_not_found(order_id: str) -> Response:
+    return problem_response(404, "Order not found", f"no order {order_id}")
+
+
+def account_not_found(customer_id: str) -> Response:
+    return problem_response(404, "Account not found", f"no account for {customer_id}")
+
+
+async def own_order(
+    dapr: AsyncDaprClient, principal: Principal, order_id: str
+) -> httpx.Response | Response:
+    """The order's answer from order-service, or a 404 if it is someone else's."""
+    upstream = await call(dapr, ORDERS, f"orders/{order_id}")
+    if upstream.status_code != 200 or principal.is_admin:
+        return upstream
+    owner = json_object(upstream).get("customerId")
+    if not isinstance(owner, str):
+        raise Problem(502, "Upstream failure", f"{ORDERS} sent an order without its customer")
+    return upstream if principal.may_act_for(owner) else order_not_found(order_id)
+
+
+async def own_items(
+    dapr: AsyncDaprClient, principal: Principal, app_id: str, path: str, params: dict[str, str]
+) -> Response:
+    """A list answer (`items`) with only the caller's own items for a customer."""
+    upstream = await call(dapr, app_id, path, params=params)
+    if principal.is_admin or upstream.status_code != 200:
+        return relay(upstream)
+    body = json_object(upstream)
+    items = body.get("items")
+    if not isinstance(items, list):
+        raise Problem(502, "Upstream failure", f"{app_id} sent no list of items")
+    mine = [i for i in items if isinstance(i, dict) and i.get("customerId") == principal.subject]
+    return JSONResponse({**body, "items": mine})
+
+
 def _json(model: PlaceOrder | SetStock | SetFunds) -> bytes:
     return model.model_dump_json(by_alias=True).encode()
 
@@ -71,31 +150,49 @@ def _json(model: PlaceOrder | SetStock | SetFunds) -> bytes:
     "/orders",
     status_code=202,
     response_model=OrderView,
-    responses=answers(400, 409, 413, location=True),
+    responses=answers(400, 403, 409, 413, location=True),
 )
 async def place_order(
     order: PlaceOrder,
+    principal: Caller,
+    dapr: Sidecar,
     idempotency_key: str | None = Header(default=None, min_length=1, max_length=200),
 ) -> Response:
+    """Places an order; a customer only for itself (`customerId` is its token's subject)."""
+    if not principal.may_act_for(order.customer_id):
+        raise Problem(403, "Forbidden", "a customer places orders for itself only")
     headers = {"idempotency-key": idempotency_key} if idempotency_key else None
-    return await forward(ORDERS, "orders", verb="POST", body=_json(order), headers=headers)
+    return await forward(dapr, ORDERS, "orders", verb="POST", body=_json(order), headers=headers)
 
 
-@router.get("/orders", response_model=OrderPage, responses=answers(400))
+@router.get("/orders", response_model=OrderPage, responses=answers(400, 403))
 async def list_orders(
-    customer_id: Identifier = Query(alias="customerId"),
+    principal: Caller,
+    dapr: Sidecar,
+    customer_id: Identifier | None = Query(
+        default=None,
+        alias="customerId",
+        description="whose orders; a customer's own by default (required for an admin)",
+    ),
     limit: int = Query(default=20, ge=1, le=100),
     cursor: str | None = Query(default=None, max_length=500),
 ) -> Response:
+    if customer_id is None and principal.is_admin:
+        missing = {"loc": ["query", "customerId"], "msg": "Field required", "type": "missing"}
+        return problem_response(422, "Invalid request", errors=[missing])
+    customer_id = customer_id or principal.subject
+    if not principal.may_act_for(customer_id):
+        raise Problem(403, "Forbidden", "a customer lists its own orders only")
     params = {"customerId": customer_id, "limit": str(limit)}
     if cursor:
         params["cursor"] = cursor
-    return await forward(ORDERS, "orders", params=params)
+    return await forward(dapr, ORDERS, "orders", params=params)
 
 
 @router.get("/orders/{order_id}", response_model=OrderView, responses=answers(404))
-async def get_order(order_id: Identifier) -> Response:
-    return await forward(ORDERS, f"orders/{order_id}")
+async def get_order(order_id: Identifier, principal: Caller, dapr: Sidecar) -> Response:
+    found = await own_order(dapr, principal, order_id)
+    return relay(found) if isinstance(found, httpx.Response) else found
 
 
 @router.post(
@@ -104,62 +201,90 @@ async def get_order(order_id: Identifier) -> Response:
     response_model=OrderView,
     responses=answers(404, 409),
 )
-async def cancel_order(order_id: Identifier) -> Response:
-    return await forward(ORDERS, f"orders/{order_id}/cancel", verb="POST")
+async def cancel_order(order_id: Identifier, principal: Caller, dapr: Sidecar) -> Response:
+    if not principal.is_admin:
+        found = await own_order(dapr, principal, order_id)
+        if not isinstance(found, httpx.Response):
+            return found
+        if found.status_code != 200:
+            return relay(found)
+    return await forward(dapr, ORDERS, f"orders/{order_id}/cancel", verb="POST")
 
 
-@router.post("/orders/{order_id}/ship", response_model=OrderView, responses=answers(404, 409))
-async def ship_order(order_id: Identifier) -> Response:
-    return await forward(ORDERS, f"orders/{order_id}/ship", verb="POST")
+@router.post("/orders/{order_id}/ship", response_model=OrderView, responses=answers(403, 404, 409))
+async def ship_order(order_id: Identifier, _admin: Admin, dapr: Sidecar) -> Response:
+    return await forward(dapr, ORDERS, f"orders/{order_id}/ship", verb="POST")
 
 
-@router.post("/orders/{order_id}/deliver", response_model=OrderView, responses=answers(404, 409))
-async def deliver_order(order_id: Identifier) -> Response:
-    return await forward(ORDERS, f"orders/{order_id}/deliver", verb="POST")
+@router.post(
+    "/orders/{order_id}/deliver", response_model=OrderView, responses=answers(403, 404, 409)
+)
+async def deliver_order(order_id: Identifier, _admin: Admin, dapr: Sidecar) -> Response:
+    return await forward(dapr, ORDERS, f"orders/{order_id}/deliver", verb="POST")
 
 
-@router.put("/inventory/{product_id}", response_model=StockView, responses=answers(400, 404, 413))
-async def set_stock(product_id: Identifier, body: SetStock) -> Response:
-    return await forward(INVENTORY, f"inventory/{product_id}", verb="PUT", body=_json(body))
+@router.put(
+    "/inventory/{product_id}", response_model=StockView, responses=answers(400, 403, 404, 413)
+)
+async def set_stock(
+    product_id: Identifier, body: SetStock, _admin: Admin, dapr: Sidecar
+) -> Response:
+    return await forward(dapr, INVENTORY, f"inventory/{product_id}", verb="PUT", body=_json(body))
 
 
-@router.get("/inventory/{product_id}", response_model=StockView, responses=answers(404))
-async def get_stock(product_id: Identifier) -> Response:
-    return await forward(INVENTORY, f"inventory/{product_id}")
+@router.get("/inventory/{product_id}", response_model=StockView, responses=answers(403, 404))
+async def get_stock(product_id: Identifier, _admin: Admin, dapr: Sidecar) -> Response:
+    return await forward(dapr, INVENTORY, f"inventory/{product_id}")
 
 
-@router.put("/accounts/{customer_id}", response_model=AccountView, responses=answers(400, 404, 413))
-async def set_funds(customer_id: Identifier, body: SetFunds) -> Response:
-    return await forward(PAYMENTS, f"accounts/{customer_id}", verb="PUT", body=_json(body))
+@router.put(
+    "/accounts/{customer_id}", response_model=AccountView, responses=answers(400, 403, 404, 413)
+)
+async def set_funds(
+    customer_id: Identifier, body: SetFunds, _admin: Admin, dapr: Sidecar
+) -> Response:
+    return await forward(dapr, PAYMENTS, f"accounts/{customer_id}", verb="PUT", body=_json(body))
 
 
 @router.get("/accounts/{customer_id}", response_model=AccountView, responses=answers(404))
-async def get_account(customer_id: Identifier) -> Response:
-    return await forward(PAYMENTS, f"accounts/{customer_id}")
+async def get_account(customer_id: Identifier, principal: Caller, dapr: Sidecar) -> Response:
+    if not principal.may_act_for(customer_id):
+        return account_not_found(customer_id)
+    return await forward(dapr, PAYMENTS, f"accounts/{customer_id}")
 
 
 @router.get("/payments", response_model=PaymentList, responses=answers())
-async def list_payments(order_id: Identifier = Query(alias="orderId")) -> Response:
-    return await forward(PAYMENTS, "payments", params={"orderId": order_id})
+async def list_payments(
+    principal: Caller, dapr: Sidecar, order_id: Identifier = Query(alias="orderId")
+) -> Response:
+    """The order's payments; for a customer, none unless the order is its own."""
+    return await own_items(dapr, principal, PAYMENTS, "payments", {"orderId": order_id})
 
 
 @router.get("/notifications", response_model=NotificationList, responses=answers())
-async def list_notifications(order_id: Identifier = Query(alias="orderId")) -> Response:
-    return await forward(NOTIFICATIONS, "notifications", params={"orderId": order_id})
+async def list_notifications(
+    principal: Caller, dapr: Sidecar, order_id: Identifier = Query(alias="orderId")
+) -> Response:
+    """The order's notifications; for a customer, none unless the order is its own."""
+    return await own_items(dapr, principal, NOTIFICATIONS, "notifications", {"orderId": order_id})
 
 
-@router.get("/dead-letters", response_model=DeadLetterList, responses=answers())
-async def list_dead_letters(limit: int = Query(default=100, ge=1, le=500)) -> Response:
+@router.get("/dead-letters", response_model=DeadLetterList, responses=answers(403))
+async def list_dead_letters(
+    _admin: Admin, dapr: Sidecar, limit: int = Query(default=100, ge=1, le=500)
+) -> Response:
     """Messages no consumer could process, newest first (operators)."""
-    return await forward(NOTIFICATIONS, "dead-letters", params={"limit": str(limit)})
+    return await forward(dapr, NOTIFICATIONS, "dead-letters", params={"limit": str(limit)})
 
 
 @router.post(
     "/dead-letters/{letter_id}/redrive",
     status_code=202,
     response_model=DeadLetterView,
-    responses=answers(404, 409),
+    responses=answers(403, 404, 409),
 )
-async def redrive_dead_letter(letter_id: int = Path(ge=1, le=MAX_ROW_ID)) -> Response:
+async def redrive_dead_letter(
+    _admin: Admin, dapr: Sidecar, letter_id: int = Path(ge=1, le=MAX_ROW_ID)
+) -> Response:
     """Publishes the letter's payload to its original topic again; once per letter (409 after)."""
-    return await forward(NOTIFICATIONS, f"dead-letters/{letter_id}/redrive", verb="POST")
+    return await forward(dapr, NOTIFICATIONS, f"dead-letters/{letter_id}/redrive", verb="POST")

@@ -47,9 +47,12 @@ def workflow_scheduler(settings: Settings) -> AsyncTaskHubGrpcClient:
     """Schedules workflows: the durabletask client the SDK's async client wraps, built here
     because the SDK's has no way to add a gRPC interceptor. `GrpcTraceContext` sends the
     caller's trace context, so daprd makes the workflow's spans, and its activities', part of
-    the caller's trace (the order's)."""
+    the caller's trace (the order's). It sends the sidecar's API token as the SDK's own
+    clients do (they read DAPR_API_TOKEN from the environment)."""
+    token = settings.dapr_api_token
     return AsyncTaskHubGrpcClient(
         host_address=f"127.0.0.1:{settings.dapr_grpc_port}",
+        metadata=[("dapr-api-token", token)] if token else None,
         interceptors=[DaprClientTimeoutInterceptorAsync(), GrpcTraceContext()],
         log_handler=logging.NullHandler(),
     )

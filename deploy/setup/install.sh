@@ -4,6 +4,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 here="$(dirname "${BASH_SOURCE[0]}")"
 start=$SECONDS
 bash "$here/python.sh"
+bash "$here/devkeys.sh"  # bearer tokens: the gateway's public key, `make token`'s private key
 bash "$here/dapr.sh"
 bash "$here/kafka.sh"
 bash "$here/zipkin.sh"

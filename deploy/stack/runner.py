@@ -26,6 +26,7 @@ from deploy.stack.infra import infra_services
 from deploy.stack.paths import CACHE_DIR, LOG_DIR, PID_DIR, ROOT, RUN_DIR
 from deploy.stack.process import Service, http_ok, port_bindable, port_open
 from deploy.stack.runfile import AppSpec, load_runfile
+from deploy.stack.secrets import TOKENS_FILE, forget_tokens, new_tokens
 from deploy.stack.services import app_and_sidecar, control_plane
 from deploy.stack.toxiproxy import TOXIPROXY_API
 
@@ -226,6 +227,8 @@ def up() -> int:
     if running:
         say(f"stack already running ({len(running)} processes); `make down` stops it")
         return 0
+    # New tokens for every run, before anything that is given one is planned.
+    new_tokens([app.app_id for app in load_runfile(ROOT / "dapr.yaml", profile)])
     phases, apps = plan(profile, chaos)
     taken = [
         (port, svc.name)
@@ -264,6 +267,7 @@ def up() -> int:
         routes = ", ".join(f"{n} {lp}->{u}" for n, (lp, u) in proxies(profile).items())
         print(f"    toxiproxy: {TOXIPROXY_API} (proxies: {routes})")
     print(f"    logs:    {LOG_DIR}")
+    print(f"    tokens:  {TOKENS_FILE} (sidecars and apps refuse calls without them)")
     return 0
 
 
@@ -323,6 +327,7 @@ def down(quiet: bool = False) -> int:
             os.killpg(rec["pid"], signal.SIGKILL)
         _record_path(rec["name"]).unlink(missing_ok=True)
     MODE_FILE.unlink(missing_ok=True)
+    forget_tokens()
     if not quiet:
         say(f"stopped {len(records)} processes" if records else "nothing was running")
     return 0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import quote
 
-from deploy.stack.infra import POSTGRES_PORT
+from deploy.stack.infra import HOST, POSTGRES_PORT
 from deploy.stack.paths import LOG_DIR, ROOT, RUN_DIR, dapr_bin
 from deploy.stack.process import Service, http_ok
 from deploy.stack.runfile import AppSpec
+from deploy.stack.secrets import load_tokens, postgres_password
 
 # Placement and scheduler default their health and metrics ports to 8080/9090: moved away. Their
 # API ports are Dapr's 50005/50006 moved below the ephemeral range (dapr.yaml names the same).
@@ -80,7 +82,15 @@ def control_plane() -> list[Service]:
     ]
 
 
+# components/postgres/secretstore.yaml serves the sidecar's variables with this prefix (and no
+# others): the workflow state store's connection string comes from there, not from its YAML.
+SECRET_ENV_PREFIX = "ORDER_PLATFORM_SECRET_"
+
+
 def app_env(app: AppSpec, profile: str, postgres_port: int = POSTGRES_PORT) -> dict[str, str]:
+    """The app's environment. The tokens: DAPR_API_TOKEN to call its sidecar (the Dapr SDKs read
+    it too), APP_API_TOKEN to check that a call comes from its sidecar (none for the gateway)."""
+    tokens = load_tokens()[app.app_id]
     env = {
         **app.env,
         "APP_ID": app.app_id,
@@ -91,10 +101,28 @@ def app_env(app: AppSpec, profile: str, postgres_port: int = POSTGRES_PORT) -> d
         "DATA_DIR": str(RUN_DIR / "data"),
         "PYTHONUNBUFFERED": "1",
         "PATH": f"{ROOT / '.venv/bin'}:{os.environ.get('PATH', '')}",
+        "DAPR_API_TOKEN": tokens.dapr,
+        # Empty (no check) for the gateway, also over one inherited from the caller's shell.
+        "APP_API_TOKEN": tokens.app or "",
     }
     if profile == "postgres" and app.env.get("DB_NAME"):
+        password = quote(postgres_password(), safe="")
         env["DATABASE_URL"] = (
-            f"postgresql://postgres@127.0.0.1:{postgres_port}/{app.env['DB_NAME']}"
+            f"postgresql://postgres:{password}@{HOST}:{postgres_port}/{app.env['DB_NAME']}"
+        )
+    return env
+
+
+def sidecar_env(app: AppSpec, profile: str) -> dict[str, str]:
+    """The sidecar's environment: the token it requires (DAPR_API_TOKEN) and the one it sends
+    to its app (APP_API_TOKEN); in the postgres profile, the state store's connection string.
+    Only the sidecars in the secret store's scopes (order-service) load it; the others ignore it."""
+    tokens = load_tokens()[app.app_id]
+    env = {"DAPR_API_TOKEN": tokens.dapr, "APP_API_TOKEN": tokens.app or ""}
+    if profile == "postgres":  # the workflow state stays direct to PostgreSQL, chaos mode too
+        env[f"{SECRET_ENV_PREFIX}STATESTORE_CONNECTION"] = (
+            f"host={HOST} port={POSTGRES_PORT} user=postgres password={postgres_password()} "
+            "dbname=dapr_state sslmode=disable"
         )
     return env
 
@@ -166,6 +194,7 @@ def app_and_sidecar(
             argv=argv,
             log=LOG_DIR / f"{app.app_id}.daprd.log",
             cwd=app.app_dir,
+            env=sidecar_env(app, profile),
             ports=[app.http_port, app.grpc_port, app.metrics_port, app.internal_grpc_port],
             ready=lambda: http_ok(f"http://127.0.0.1:{app.http_port}/v1.0/healthz"),
         ),

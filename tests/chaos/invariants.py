@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import httpx
 
+from deploy.stack.secrets import app_headers
 from tests.chaos.load import Plan, SentOrder
 
 TERMINAL = {"CONFIRMED", "CANCELLED"}
@@ -285,7 +286,8 @@ def dead_letters(api: httpx.Client) -> tuple[str, list[dict]] | None:
         resp = api.get("/dead-letters", params={"limit": "500"})
         if resp.status_code == 200:
             return "GET /api/v1/dead-letters", resp.json()["items"]
-        resp = httpx.get(f"{NOTIFICATION_SERVICE}/dead-letters", timeout=10)
+        headers = app_headers("notification-service")  # straight to the app: its token
+        resp = httpx.get(f"{NOTIFICATION_SERVICE}/dead-letters", headers=headers, timeout=10)
         if resp.status_code == 200:
             return "notification-service GET /dead-letters", resp.json()["items"]
     except (httpx.HTTPError, ValueError, KeyError):

@@ -1,5 +1,9 @@
 """Starts the real stack (Kafka, Zipkin, Dapr, the five apps; PostgreSQL with PROFILE=postgres)
-once per test session, unless one is already running, and stops what it started."""
+once per test session, unless one is already running, and stops what it started.
+
+Clients carry bearer tokens signed with the development key `make setup` created (the code
+`make token` uses): `api` is an admin, `as_customer(id)` opens a client for one customer,
+`anonymous` sends no token."""
 
 from __future__ import annotations
 
@@ -7,15 +11,19 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
+from apps.gateway.settings import TokenSettings
+from apps.gateway.tokens import Role
 from deploy.stack.paths import ROOT
 from deploy.stack.runner import _alive, _records
+from tests.integration.helpers import client_for
 
 GATEWAY = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}/api/v1"
+ADMIN = "integration-admin"
 
 
 def _stack(command: str) -> None:
@@ -29,6 +37,9 @@ def stack() -> Iterator[None]:
     # Short deadlines so the timeout tests finish quickly (the defaults are 30s and 20s).
     os.environ.setdefault("STOCK_REPLY_TIMEOUT_SECONDS", "8")
     os.environ.setdefault("PAYMENT_DEADLINE_SECONDS", "6")
+    signing_key = TokenSettings.from_env().private_key_file
+    if not signing_key.is_file():
+        pytest.exit(f"no development signing key at {signing_key}: run `make setup`", returncode=1)
     already_running = any(_alive(r) for r in _records())
     if not already_running:
         _stack("up")
@@ -39,6 +50,28 @@ def stack() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def api(stack: None) -> Iterator[httpx.Client]:
+    """The gateway as an admin: may do everything, for any customer."""
+    with client_for(GATEWAY, ADMIN, Role.ADMIN) as client:
+        yield client
+
+
+@pytest.fixture
+def as_customer(stack: None) -> Iterator[Callable[[str], httpx.Client]]:
+    """`as_customer(customer_id)`: the gateway as that customer (closed after the test)."""
+    opened: list[httpx.Client] = []
+
+    def open_client(customer_id: str) -> httpx.Client:
+        opened.append(client_for(GATEWAY, customer_id, Role.CUSTOMER))
+        return opened[-1]
+
+    yield open_client
+    for client in opened:
+        client.close()
+
+
+@pytest.fixture
+def anonymous(stack: None) -> Iterator[httpx.Client]:
+    """The gateway without a token."""
     with httpx.Client(base_url=GATEWAY, timeout=30) as client:
         yield client
 

@@ -7,13 +7,26 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 
+from apps.gateway.devtoken import issue
+from apps.gateway.tokens import Role
 from deploy.stack.runner import _records
 
 TERMINAL = {"CONFIRMED", "CANCELLED"}
+TOKEN_LIFETIME = timedelta(hours=12)  # outlasts any test session
+
+
+def bearer(subject: str, role: Role) -> dict[str, str]:
+    """An Authorization header, as `make token SUB=... ROLE=...` would sign it."""
+    return {"Authorization": f"Bearer {issue(subject, role, TOKEN_LIFETIME)}"}
+
+
+def client_for(base_url: str, subject: str, role: Role) -> httpx.Client:
+    return httpx.Client(base_url=base_url, timeout=30, headers=bearer(subject, role))
 
 
 def stock(api: httpx.Client, product_id: str, available: int) -> None:

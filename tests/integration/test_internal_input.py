@@ -1,11 +1,12 @@
 """Internal endpoints validate as strictly as the gateway: calls that come straight through a
 sidecar (Dapr service invocation) and forged or garbled Kafka messages are refused, never
-applied. Sidecar ports are read from dapr.yaml, as the stack runner does."""
+applied. They are made as an operator holding the run's tokens would make them
+(tests/integration/sidecars.py); tests/integration/test_security_sidecars.py checks that
+nobody else can."""
 
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -14,28 +15,14 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from deploy.stack.paths import ROOT
-from deploy.stack.runfile import load_runfile
+from tests.integration import sidecars
 from tests.integration.helpers import balance, fund, inventory, payments, stock, wait_stock
-
-
-def sidecar(app_id: str) -> str:
-    specs = load_runfile(ROOT / "dapr.yaml", os.environ.get("PROFILE", "sqlite"))
-    port = next(s.http_port for s in specs if s.app_id == app_id)
-    return f"http://127.0.0.1:{port}"
+from tests.integration.sidecars import publish_as_producer as publish
 
 
 def invoke(app_id: str, verb: str, method: str, body: object = None) -> httpx.Response:
-    """Calls `app_id` through its own sidecar, as another service's sidecar would reach it."""
-    url = f"{sidecar(app_id)}/v1.0/invoke/{app_id}/method/{method}"
-    return httpx.request(verb, url, json=body, timeout=15)
-
-
-def publish(topic: str, data: object) -> None:
-    # payment-service's sidecar: it consumes none of these topics.
-    url = f"{sidecar('payment-service')}/v1.0/publish/orderpubsub/{topic}"
-    resp = httpx.post(url, json=data, timeout=10)
-    assert resp.status_code == 204, resp.text
+    """Calls `app_id` through its own sidecar, with the sidecar's token."""
+    return sidecars.invoke(app_id, app_id, verb, method, body)
 
 
 def wait_dead_letter(matches: Callable[[dict], bool], timeout: float = 60) -> dict:
@@ -191,8 +178,10 @@ def test_refused_calls_do_not_open_a_circuit_breaker(api, unique):
     fund(api, customer, "10.00")
     good = {"orderId": order_id, "customerId": customer, "amount": "1.00"}
     for _ in range(8):  # through the gateway's sidecar, as the gateway calls payment-service
-        url = f"{sidecar('gateway')}/v1.0/invoke/payment-service/method/payments"
-        assert_problem(httpx.get(url, params={"orderId": "not an id"}, timeout=15))
+        listed = sidecars.invoke(
+            "gateway", "payment-service", "GET", "payments", params={"orderId": "not an id"}
+        )
+        assert_problem(listed)
         assert_problem(
             invoke("payment-service", "POST", "payments/charge", {**good, "amount": "-1"})
         )

@@ -1,6 +1,8 @@
 """At-least-once delivery: duplicated, late and malformed messages change nothing twice and
 never block a partition; what no consumer can handle is kept as a dead letter (topic, reason,
-raw payload) and can be redriven. Messages are published into Kafka through a real sidecar."""
+raw payload) and can be redriven. Messages are published into Kafka through the sidecar of the
+app that produces them, with its token (tests/integration/sidecars.py): the pub/sub scopes let
+no other app publish them."""
 
 from __future__ import annotations
 
@@ -20,15 +22,7 @@ from tests.integration.helpers import (
     wait_for,
     wait_stock,
 )
-
-SIDECAR = "http://127.0.0.1:3503"  # payment-service's sidecar: it consumes none of these topics
-
-
-def publish(topic: str, data: object, key: str | None = None) -> None:
-    params = {"metadata.partitionKey": key} if key else None
-    url = f"{SIDECAR}/v1.0/publish/orderpubsub/{topic}"
-    resp = httpx.post(url, json=data, params=params, timeout=10)
-    assert resp.status_code == 204, resp.text
+from tests.integration.sidecars import publish_as_producer as publish
 
 
 def wait_dead_letter(

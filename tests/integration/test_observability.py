@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.stack.paths import ROOT
 from deploy.stack.runner import start_one, stop_one
+from deploy.stack.secrets import dapr_headers
 from tests.integration.helpers import fund, notifications, place, stock, wait_for
 
 APP_IDS = {
@@ -236,8 +237,9 @@ def test_circuit_breaker_openings_are_counted(api, unique):
     # for an order and customer that do not exist: answered DECLINED once the breaker closed.
     probe = "http://127.0.0.1:3501/v1.0/invoke/payment-service/method/payments/charge"
     body = {"orderId": f"probe-{unique}", "customerId": f"nobody-{unique}", "amount": "0.01"}
+    token = dapr_headers("order-service")
     poll(
-        lambda: httpx.post(probe, json=body, timeout=10).status_code == 200,
+        lambda: httpx.post(probe, json=body, headers=token, timeout=10).status_code == 200,
         "circuit breaker to payment-service did not close again",
         120,
     )

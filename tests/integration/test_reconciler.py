@@ -12,6 +12,7 @@ import httpx
 
 from deploy.stack.paths import ROOT
 from deploy.stack.runfile import load_runfile
+from deploy.stack.secrets import dapr_headers
 from tests.integration.helpers import (
     balance,
     fund,
@@ -32,11 +33,18 @@ def order_service_sidecar() -> str:
 
 
 def workflow_status(order_id: str) -> str:
-    return httpx.get(f"{order_service_sidecar()}/{order_id}", timeout=10).json()["runtimeStatus"]
+    resp = httpx.get(
+        f"{order_service_sidecar()}/{order_id}", headers=dapr_headers("order-service"), timeout=10
+    )
+    return resp.json()["runtimeStatus"]
 
 
 def terminate(order_id: str) -> None:
-    resp = httpx.post(f"{order_service_sidecar()}/{order_id}/terminate", timeout=10)
+    resp = httpx.post(
+        f"{order_service_sidecar()}/{order_id}/terminate",
+        headers=dapr_headers("order-service"),
+        timeout=10,
+    )
     assert resp.status_code == 202, resp.text
 
 

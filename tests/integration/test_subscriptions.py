@@ -11,6 +11,7 @@ import time
 import httpx
 
 from apps.common.health import group_topics
+from deploy.stack.secrets import dapr_headers
 from tests.integration.helpers import fund, paused, place, stock, wait_for, wait_stock
 
 CONSUMERS = {  # app id: (app port, sidecar HTTP port, topics)
@@ -45,7 +46,7 @@ def sidecar_says_app_unhealthy(sidecar_port: int, app_id: str) -> bool:
     """daprd refuses a call to an app it counts unhealthy at once, saying so."""
     try:
         url = f"http://127.0.0.1:{sidecar_port}/v1.0/invoke/{app_id}/method/healthz"
-        resp = httpx.get(url, timeout=2)
+        resp = httpx.get(url, headers=dapr_headers(app_id), timeout=2)
     except httpx.HTTPError:  # the paused app does not answer: not counted unhealthy yet
         return False
     return "app is not in a healthy state" in resp.text
@@ -56,7 +57,11 @@ def test_every_consumer_reports_the_topics_its_sidecar_consumes(api):
         wait_until(
             f"{app_id} ready", lambda p=app_port: readiness(p).get("subscriptions") == "ok", 60
         )
-        meta = httpx.get(f"http://127.0.0.1:{sidecar_port}/v1.0/metadata", timeout=5).json()
+        meta = httpx.get(
+            f"http://127.0.0.1:{sidecar_port}/v1.0/metadata",
+            headers=dapr_headers(app_id),
+            timeout=5,
+        ).json()
         loaded = {(s["topic"], s["type"]) for s in meta["subscriptions"]}
         assert loaded == {(t, "PROGRAMMATIC") for t in topics}, app_id
         assert group_topics(app_id) == topics, app_id
