@@ -27,7 +27,6 @@ def create_app(
     routers: list[APIRouter],
     readiness: dict[str, Callable[[], bool]],
     lifespan: Lifespan = _no_lifespan,
-    alive: Callable[[], bool] | None = None,  # /healthz fails while it says False
 ) -> FastAPI:
     settings = get_settings()
     configure_logging(settings.app_id)
@@ -37,7 +36,7 @@ def create_app(
     install_problem_handlers(app)
     install_body_limit(app, settings.max_body_bytes)
     install_metrics(app, settings.app_id)
-    app.include_router(health_router(readiness, alive))
+    app.include_router(health_router(readiness))
     for router in routers:
         app.include_router(router)
     return app

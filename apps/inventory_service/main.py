@@ -3,7 +3,7 @@
 from apps.common.app import create_app
 from apps.common.dapr import DaprClient
 from apps.common.db import Database
-from apps.common.health import SubscriptionWatch
+from apps.common.health import SubscriptionCheck
 from apps.common.pubsub import subscription_router
 from apps.common.settings import get_settings
 from apps.inventory_service.routes import api_router, subscriptions
@@ -12,7 +12,7 @@ db = Database(get_settings().database_url)
 db.create_tables()
 dapr = DaprClient()
 subs = subscriptions(db, dapr)
-watch = SubscriptionWatch(dapr, [s.topic for s in subs])
+subscriptions_consumed = SubscriptionCheck(dapr, [s.topic for s in subs])
 
 app = create_app(
     "inventory-service",
@@ -20,7 +20,6 @@ app = create_app(
     readiness={
         "database": lambda: db.ping() is None,
         "sidecar": dapr.sidecar_ready,
-        "subscriptions": watch.ready,
+        "subscriptions": subscriptions_consumed,
     },
-    alive=watch.alive,
 )

@@ -4,7 +4,7 @@ platform's dead letters for an operator to inspect and redrive."""
 from apps.common.app import create_app
 from apps.common.dapr import DaprClient
 from apps.common.db import Database
-from apps.common.health import SubscriptionWatch
+from apps.common.health import SubscriptionCheck
 from apps.common.pubsub import subscription_router
 from apps.common.settings import get_settings
 from apps.notification_service.routes import api_router, subscriptions
@@ -14,7 +14,7 @@ db = Database(get_settings().database_url)
 create_tables(db)
 dapr = DaprClient()
 subs = subscriptions(db)
-watch = SubscriptionWatch(dapr, [s.topic for s in subs])
+subscriptions_consumed = SubscriptionCheck(dapr, [s.topic for s in subs])
 
 app = create_app(
     "notification-service",
@@ -22,7 +22,6 @@ app = create_app(
     readiness={
         "database": lambda: db.ping() is None,
         "sidecar": dapr.sidecar_ready,
-        "subscriptions": watch.ready,
+        "subscriptions": subscriptions_consumed,
     },
-    alive=watch.alive,
 )
