@@ -16,10 +16,10 @@ off: subscriptions live as long as the sidecar, and readiness reports if one is 
 from __future__ import annotations
 
 import os
-import socket
-import struct
 from collections.abc import Callable, Iterable
 
+from confluent_kafka import ConsumerGroupState, KafkaException
+from confluent_kafka.admin import AdminClient
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -62,6 +62,7 @@ class SubscriptionCheck:
     def __init__(self, dapr: DaprClient, topics: Iterable[str]) -> None:
         self.dapr, self.topics = dapr, sorted(set(topics))
         self.app_id = get_settings().app_id
+        self._admin: AdminClient | None = None  # connected on first use
 
     def __call__(self) -> bool:
         pubsub = get_settings().pubsub_name
@@ -72,110 +73,33 @@ class SubscriptionCheck:
         }
         if not_loaded := [t for t in self.topics if t not in loaded]:
             raise NotReady(f"sidecar has no subscription to {', '.join(not_loaded)}")
-        assigned = group_topics(self.app_id)
+        if self._admin is None:
+            self._admin = kafka_admin()
+        assigned = group_topics(self._admin, self.app_id)
         if unconsumed := [t for t in self.topics if t not in assigned]:
             raise NotReady(f"nothing consumes {', '.join(unconsumed)} for {self.app_id}")
         return True
 
 
-# ---- the consumer group's assignment, with two small Kafka protocol calls ----------------------
+def kafka_admin() -> AdminClient:
+    """An admin client for the platform's broker (KAFKA_BROKERS); librdkafka's own logging off,
+    failures come back as exceptions."""
+    brokers = os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092")
+    return AdminClient({"bootstrap.servers": brokers, "log_level": 0})
 
 
-def group_topics(group: str) -> set[str]:
+def group_topics(admin: AdminClient, group: str) -> set[str]:
     """Topics with at least one partition assigned to a member of the consumer group, once the
-    group is stable (NotReady while it rebalances)."""
-    brokers = os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092").split(",")
-    host, _, port = brokers[0].rpartition(":")
-    coordinator = _find_coordinator((host, int(port)), group)
-    body = struct.pack(">i", 1) + _string(group)
-    reply = _Reader(_kafka_call(coordinator, 15, 1, body))  # DescribeGroups v1
-    reply.int32()  # throttle time
-    topics: set[str] = set()
-    for _ in range(reply.int32()):
-        if code := reply.int16():
-            raise NotReady(f"Kafka DescribeGroups error {code}")
-        reply.string()  # group id
-        if (state := reply.string()) != "Stable":  # a rebalance moves assignments
-            raise NotReady(f"consumer group {group} is {state}")
-        reply.string()  # protocol type
-        reply.string()  # protocol
-        for _ in range(reply.int32()):
-            for _ in range(3):  # member id, client id, client host
-                reply.string()
-            reply.bytes()  # member metadata
-            topics |= _assigned_topics(reply.bytes())
-    return topics
-
-
-def _find_coordinator(broker: tuple[str, int], group: str) -> tuple[str, int]:
-    reply = _Reader(_kafka_call(broker, 10, 1, _string(group) + b"\0"))  # FindCoordinator v1
-    reply.int32()  # throttle time
-    code = reply.int16()
-    reply.string()  # error message
-    if code:
-        raise NotReady(f"Kafka FindCoordinator error {code}")
-    reply.int32()  # node id
-    return reply.string() or "", reply.int32()
-
-
-def _assigned_topics(assignment: bytes | None) -> set[str]:
-    """Topics with partitions in a consumer protocol assignment (version, [topic, [partition]])."""
-    if not assignment:
-        return set()
-    data = _Reader(assignment)
-    data.int16()
-    topics = set()
-    for _ in range(data.int32()):
-        topic, partitions = data.string(), data.int32()
-        data.pos += 4 * partitions
-        if partitions > 0 and topic:
-            topics.add(topic)
-    return topics
-
-
-def _kafka_call(broker: tuple[str, int], api_key: int, version: int, body: bytes) -> bytes:
-    """One request on a fresh connection; returns the response body after the correlation id."""
-    client_id = b"readiness"
-    request = struct.pack(">hhih", api_key, version, 1, len(client_id)) + client_id + body
-    with socket.create_connection(broker, timeout=2) as sock:
-        sock.sendall(struct.pack(">i", len(request)) + request)
-        (size,) = struct.unpack(">i", sock.recv(4, socket.MSG_WAITALL))
-        response = sock.recv(size, socket.MSG_WAITALL)
-    if len(response) != size:
-        raise ConnectionError("short Kafka response")
-    return response[4:]
-
-
-def _string(value: str) -> bytes:
-    raw = value.encode()
-    return struct.pack(">h", len(raw)) + raw
-
-
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    def _take(self, fmt: str) -> int:
-        (value,) = struct.unpack_from(fmt, self.data, self.pos)
-        self.pos += struct.calcsize(fmt)
-        return value
-
-    def int16(self) -> int:
-        return self._take(">h")
-
-    def int32(self) -> int:
-        return self._take(">i")
-
-    def string(self) -> str | None:
-        size = self.int16()
-        if size < 0:
-            return None
-        self.pos += size
-        return self.data[self.pos - size : self.pos].decode()
-
-    def bytes(self) -> bytes | None:
-        size = self.int32()
-        if size < 0:
-            return None
-        self.pos += size
-        return self.data[self.pos - size : self.pos]
+    group is stable (NotReady while it rebalances, or when it has no member)."""
+    try:
+        described = admin.describe_consumer_groups([group], request_timeout=2)[group].result()
+    except KafkaException as exc:
+        raise NotReady(f"Kafka: {exc.args[0].str() if exc.args else exc}") from None
+    if described.state != ConsumerGroupState.STABLE:
+        raise NotReady(f"consumer group {group} is {described.state.name.lower()}")
+    return {
+        tp.topic
+        for member in described.members
+        if member.assignment
+        for tp in member.assignment.topic_partitions
+    }

@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from apps.common.health import group_topics
+from apps.common.health import group_topics, kafka_admin
 from tests.integration.helpers import fund, paused, place, stock, wait_for, wait_stock
 
 CONSUMERS = {  # app id: (app port, sidecar HTTP port, topics)
@@ -42,6 +42,7 @@ def wait_until(what: str, condition, timeout: float) -> float:
 
 
 def test_every_consumer_reports_the_topics_its_sidecar_consumes(api):
+    admin = kafka_admin()
     for app_id, (app_port, sidecar_port, topics) in CONSUMERS.items():
         wait_until(
             f"{app_id} ready", lambda p=app_port: readiness(p).get("subscriptions") == "ok", 60
@@ -49,7 +50,7 @@ def test_every_consumer_reports_the_topics_its_sidecar_consumes(api):
         meta = httpx.get(f"http://127.0.0.1:{sidecar_port}/v1.0/metadata", timeout=5).json()
         loaded = {(s["topic"], s["type"]) for s in meta["subscriptions"]}
         assert loaded == {(t, "PROGRAMMATIC") for t in topics}, app_id
-        assert group_topics(app_id) == topics, app_id
+        assert group_topics(admin, app_id) == topics, app_id
 
 
 def test_subscriptions_outlive_a_long_pause_of_the_app(api, unique):
@@ -61,13 +62,14 @@ def test_subscriptions_outlive_a_long_pause_of_the_app(api, unique):
     stock(api, product, 5)
     fund(api, customer, "20.00")
     app_port, _sidecar_port, topics = CONSUMERS["inventory-service"]
+    admin = kafka_admin()
     with paused("inventory-service"):
         during = place(api, customer, [(product, 1, "1.00")]).json()["orderId"]
         paused_at = time.monotonic()
         # The order gives up waiting for stock while the app is paused.
         assert wait_for(api, during, timeout=60)["status"] == "CANCELLED"
         wait_until("40 s paused", lambda: time.monotonic() - paused_at >= 40, timeout=60)
-        assert group_topics("inventory-service") == topics  # still assigned: nobody left
+        assert group_topics(admin, "inventory-service") == topics  # still assigned: nobody left
     resumed = time.monotonic()
     # The late reservation and its release both land; no stock stays held.
     wait_stock(api, product, available=5, reserved=0)
