@@ -8,9 +8,9 @@ import uvicorn
 MODULES = {
     "gateway": "apps.gateway.main:create",
     "order-service": "apps.order_service.main:create",
-    "inventory-service": "apps.inventory_service.main:app",
-    "payment-service": "apps.payment_service.main:app",
-    "notification-service": "apps.notification_service.main:app",
+    "inventory-service": "apps.inventory_service.main:create",
+    "payment-service": "apps.payment_service.main:create",
+    "notification-service": "apps.notification_service.main:create",
 }
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ def create_app(
     routers: list[APIRouter],
     readiness: dict[str, Callable[[], bool]],
     lifespan: Lifespan = _no_lifespan,
-    alive: Callable[[], bool] | None = None,  # /healthz fails while it says False
 ) -> FastAPI:
     settings = get_settings()
     configure_logging(settings.app_id)
@@ -44,7 +43,7 @@ def create_app(
         app, settings.app_id, settings.app_api_token, load_policy(settings.app_id)
     )
     install_metrics(app, settings.app_id)
-    app.include_router(health_router(readiness, alive))
+    app.include_router(health_router(readiness))
     for router in routers:
         app.include_router(router)
     return app

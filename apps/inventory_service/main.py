@@ -1,26 +1,29 @@
 """inventory-service: stock levels and reservations, driven by Kafka commands."""
 
+from fastapi import FastAPI
+
 from apps.common.app import create_app
 from apps.common.dapr import DaprClient
 from apps.common.db import Database
-from apps.common.health import SubscriptionWatch
+from apps.common.health import SubscriptionCheck
 from apps.common.pubsub import subscription_router
 from apps.common.settings import get_settings
 from apps.inventory_service.routes import api_router, subscriptions
 
-db = Database(get_settings().database_url)
-db.create_tables()
-dapr = DaprClient()
-subs = subscriptions(db, dapr)
-watch = SubscriptionWatch(dapr, [s.topic for s in subs])
 
-app = create_app(
-    "inventory-service",
-    routers=[api_router(db), subscription_router(subs)],
-    readiness={
-        "database": lambda: db.ping() is None,
-        "sidecar": dapr.sidecar_ready,
-        "subscriptions": watch.ready,
-    },
-    alive=watch.alive,
-)
+def create() -> FastAPI:
+    """The app, built at start-up (uvicorn factory): importing this module opens nothing."""
+    db = Database(get_settings().database_url)
+    db.create_tables()
+    dapr = DaprClient()
+    subs = subscriptions(db, dapr)
+    subscriptions_consumed = SubscriptionCheck(dapr, [s.topic for s in subs])
+    return create_app(
+        "inventory-service",
+        routers=[api_router(db), subscription_router(subs)],
+        readiness={
+            "database": lambda: db.ping() is None,
+            "sidecar": dapr.sidecar_ready,
+            "subscriptions": subscriptions_consumed,
+        },
+    )

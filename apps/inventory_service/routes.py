@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 
 from fastapi import APIRouter
-from pydantic import ValidationError
 
 from apps.common.contracts import (
     ORDER_CANCELLED,
@@ -25,7 +24,7 @@ from apps.common.contracts import (
 from apps.common.dapr import DaprClient
 from apps.common.db import Database
 from apps.common.problems import Problem
-from apps.common.pubsub import Outcome, Subscription
+from apps.common.pubsub import Outcome, Subscription, parse_message
 from apps.inventory_service import stock
 
 log = logging.getLogger(__name__)
@@ -61,10 +60,7 @@ def api_router(db: Database) -> APIRouter:
 
 def subscriptions(db: Database, dapr: DaprClient) -> list[Subscription]:
     def on_reserve(data: dict) -> Outcome:
-        try:
-            cmd = ReserveStock.model_validate(data)
-        except ValidationError:
-            return Outcome.DROP
+        cmd = parse_message(ReserveStock, data)  # Rejected (a dead letter with its reason)
         reply, changed = stock.reserve_stock(db, cmd)
         # Re-sent on duplicates too: the first reply may be the one that got lost.
         dapr.publish(STOCK_REPLIES, reply.wire(), key=cmd.order_id)
@@ -80,9 +76,7 @@ def subscriptions(db: Database, dapr: DaprClient) -> list[Subscription]:
         # release-stock (a saga compensation) and order-cancelled (the event) both give back
         # whatever the order holds; each has its own message shape.
         def on_release(data: dict) -> Outcome:
-            order_id = _order_id(data, model)
-            if order_id is None:
-                return Outcome.DROP
+            order_id = parse_message(model, data).order_id  # type: ignore[attr-defined]
             changed = stock.release_stock(db, order_id)
             log.info(
                 "release %s: %s",
@@ -95,9 +89,7 @@ def subscriptions(db: Database, dapr: DaprClient) -> list[Subscription]:
         return on_release
 
     def on_confirmed(data: dict) -> Outcome:
-        order_id = _order_id(data, OrderConfirmed)
-        if order_id is None:
-            return Outcome.DROP
+        order_id = parse_message(OrderConfirmed, data).order_id
         return Outcome.SUCCESS if stock.commit_sale(db, order_id) else Outcome.DUPLICATE
 
     return [
@@ -106,10 +98,3 @@ def subscriptions(db: Database, dapr: DaprClient) -> list[Subscription]:
         Subscription(ORDER_CONFIRMED, on_confirmed),
         Subscription(ORDER_CANCELLED, releaser(OrderCancelled)),
     ]
-
-
-def _order_id(data: dict, model: type[Message]) -> str | None:
-    try:
-        return model.model_validate(data).order_id  # type: ignore[attr-defined]
-    except ValidationError:
-        return None

@@ -5,7 +5,8 @@ Two kinds arrive on `dead-letters`:
   CloudEvent's `topic` is `dead-letters`; apps/common/pubsub.py);
 - the original CloudEvent, unchanged, that a sidecar forwarded after its delivery retries ran
   out (its `topic` is still the original topic, `data` the original payload; the consumer that
-  gave up is not in it).
+  gave up is not in it). The project's inbound retry policy has no limit, so this comes only
+  from a deployment that bounds it (components/common/resiliency-pubsub.yaml).
 """
 
 from __future__ import annotations

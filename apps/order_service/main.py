@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from apps.common.app import create_app
 from apps.common.dapr import DaprClient
 from apps.common.db import Database
-from apps.common.health import SubscriptionWatch
+from apps.common.health import SubscriptionCheck
 from apps.common.pubsub import subscription_router
 from apps.common.settings import Settings, get_settings
 from apps.common.telemetry import GrpcTraceContext
@@ -95,7 +95,7 @@ def create() -> FastAPI:
     )
     reconciler = Reconciler(db, sagas, ReconcilerSettings())
     subs = routes.subscriptions(db, sagas)
-    watch = SubscriptionWatch(dapr, [s.topic for s in subs])
+    subscriptions_consumed = SubscriptionCheck(dapr, [s.topic for s in subs])
 
     async def start_workflow_worker() -> None:
         # The sidecar may come up after the app: keep trying instead of failing start-up.
@@ -129,8 +129,7 @@ def create() -> FastAPI:
             "database": lambda: db.ping() is None,
             "sidecar": dapr.sidecar_ready,
             "workflow-worker": lambda: workers_connected(dapr) > 0,
-            "subscriptions": watch.ready,
+            "subscriptions": subscriptions_consumed,
         },
         lifespan=lifespan,
-        alive=watch.alive,
     )

@@ -1,17 +1,21 @@
 """payment-service: customer balances, charges and refunds (called by the saga via Dapr)."""
 
+from fastapi import FastAPI
+
 from apps.common.app import create_app
 from apps.common.dapr import DaprClient
 from apps.common.db import Database
 from apps.common.settings import get_settings
 from apps.payment_service.routes import api_router
 
-db = Database(get_settings().database_url)
-db.create_tables()
-dapr = DaprClient()
 
-app = create_app(
-    "payment-service",
-    routers=[api_router(db)],
-    readiness={"database": lambda: db.ping() is None, "sidecar": dapr.sidecar_ready},
-)
+def create() -> FastAPI:
+    """The app, built at start-up (uvicorn factory): importing this module opens nothing."""
+    db = Database(get_settings().database_url)
+    db.create_tables()
+    dapr = DaprClient()
+    return create_app(
+        "payment-service",
+        routers=[api_router(db)],
+        readiness={"database": lambda: db.ping() is None, "sidecar": dapr.sidecar_ready},
+    )

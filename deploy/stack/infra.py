@@ -10,12 +10,13 @@ import base64
 import hashlib
 import os
 import shutil
-import socket
-import struct
 import subprocess
 import time
 import uuid
 from pathlib import Path
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from deploy.stack.paths import pinned_versions
 from deploy.stack.process import Service, http_ok
@@ -60,47 +61,36 @@ def _run(
 # --- Kafka -------------------------------------------------------------------------------------
 
 
-# Two tiny Kafka protocol calls (ApiVersions, CreateTopics) so that readiness and topic creation
-# need no JVM: each Kafka command-line tool takes seconds to start on this 2-core machine.
-
-
-def _kafka_call(api_key: int, version: int, body: bytes, timeout: float = 2.0) -> bytes:
-    """One request on a fresh connection to the broker; returns the response body."""
-    client_id = b"order-platform-stack"
-    request = struct.pack(">hhih", api_key, version, 1, len(client_id)) + client_id + body
-    with socket.create_connection((HOST, KAFKA_PORT), timeout=timeout) as s:
-        s.sendall(struct.pack(">i", len(request)) + request)
-        (size,) = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))
-        response = s.recv(size, socket.MSG_WAITALL)
-    if len(response) != size:
-        raise ConnectionError("short Kafka response")
-    return response[4:]  # after the correlation id
+def _kafka_admin() -> AdminClient:
+    # A JVM command-line tool takes seconds to start on this 2-core machine; librdkafka's admin
+    # client answers in milliseconds. Its own logging is off: failures come back as exceptions.
+    return AdminClient({"bootstrap.servers": f"{HOST}:{KAFKA_PORT}", "log_level": 0})
 
 
 def kafka_answers() -> bool:
-    """True once the broker answers ApiVersions without error, i.e. it serves requests."""
+    """True once the broker serves metadata requests."""
     try:
-        return _kafka_call(18, 0, b"")[:2] == b"\0\0"
-    except (OSError, struct.error):
+        _kafka_admin().list_topics(timeout=2)
+    except KafkaException:
         return False
+    return True
 
 
-def kafka_create_topics(topics: list[str], partitions: int) -> dict[str, int]:
-    """CreateTopics v2 with replication factor 1; returns the error code for each topic."""
-    body = struct.pack(">i", len(topics))
-    for topic in topics:
-        name = topic.encode()
-        body += struct.pack(">h", len(name)) + name + struct.pack(">ihii", partitions, 1, 0, 0)
-    body += struct.pack(">i?", 10_000, False)  # timeout ms, validate only
-    response = _kafka_call(19, 2, body, timeout=15.0)
-    codes, pos = {}, 8  # after throttle time and topic count
-    for _ in range(struct.unpack_from(">i", response, 4)[0]):
-        (name_len,) = struct.unpack_from(">h", response, pos)
-        name = response[pos + 2 : pos + 2 + name_len].decode()
-        code, message_len = struct.unpack_from(">hh", response, pos + 2 + name_len)
-        codes[name] = code
-        pos += 2 + name_len + 4 + max(message_len, 0)
-    return codes
+def kafka_create_topics(topics: list[str], partitions: int) -> dict[str, KafkaError | None]:
+    """Creates the topics (replication factor 1); returns the error for each topic, or None."""
+    admin = _kafka_admin()  # kept until every answer is in: destroying it cancels them
+    futures = admin.create_topics(
+        [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics],
+        request_timeout=15,
+    )
+    errors: dict[str, KafkaError | None] = {}
+    for topic, future in futures.items():
+        try:
+            future.result()
+            errors[topic] = None
+        except KafkaException as exc:
+            errors[topic] = exc.args[0]
+    return errors
 
 
 def _kafka_properties(data_dir: Path, chaos_listener: tuple[int, int] | None) -> str:
@@ -168,15 +158,18 @@ def _kafka(run_dir: Path, home: Path, chaos_listener: tuple[int, int] | None) ->
 
     def after_ready() -> None:
         # Retried for a while: just after start the broker may still be fenced (no broker for
-        # the replicas yet). Error 36 is TOPIC_ALREADY_EXISTS.
+        # the replicas yet).
         pending, deadline = list(TOPICS), time.monotonic() + 60
         while True:
-            codes = kafka_create_topics(pending, TOPIC_PARTITIONS)
-            pending = [t for t, code in codes.items() if code not in (0, 36)]
+            errors = kafka_create_topics(pending, TOPIC_PARTITIONS)
+            pending = [
+                t for t, e in errors.items() if e and e.code() != KafkaError.TOPIC_ALREADY_EXISTS
+            ]
             if not pending:
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"could not create Kafka topics (error codes): {codes}")
+                failed = {t: errors[t].str() for t in pending}  # type: ignore[union-attr]
+                raise RuntimeError(f"could not create Kafka topics: {failed}")
             time.sleep(0.5)
 
     return Service(
