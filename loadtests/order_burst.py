@@ -19,6 +19,8 @@ from urllib.parse import urlparse
 
 import httpx
 
+from apps.gateway.devtoken import issue
+from apps.gateway.tokens import Role
 from deploy.stack.runner import _alive, _records, _rss_kb
 
 
@@ -47,6 +49,7 @@ def main() -> int:
         base_url=args.base_url,
         timeout=30,
         limits=httpx.Limits(max_connections=args.concurrency + 5),
+        headers={"Authorization": f"Bearer {issue(f'load-{run}', Role.ADMIN)}"},
     )
     api.put(f"/inventory/{product}", json={"available": args.orders}).raise_for_status()
     for c in customers:

@@ -19,6 +19,9 @@ from tests.chaos.faults import PAUSE_MARGIN_SECONDS, FaultError, ToxiproxyClient
 
 # Short, like tests/integration/conftest.py, so pauses can outlast them in a few seconds.
 SAGA_TIMEOUTS = {"STOCK_REPLY_TIMEOUT_SECONDS": "8", "PAYMENT_DEADLINE_SECONDS": "6"}
+# The suite checks faults, not the gateway's rate limit: its admin client reads every order of
+# a fault back (hundreds of calls in a few seconds), which the default per-client rate would slow.
+GATEWAY_RATE = {"RATE_LIMIT_PER_SECOND": "1000", "RATE_LIMIT_BURST": "2000"}
 INHERITED = [*SAGA_TIMEOUTS, "CHAOS", "REFUND_DEADLINE_SECONDS"]
 
 
@@ -48,7 +51,7 @@ def start() -> ChaosStack:
         os.environ.update(_environment_of("order-service"))
     else:
         os.environ["CHAOS"] = "1"
-        for key, value in SAGA_TIMEOUTS.items():
+        for key, value in {**SAGA_TIMEOUTS, **GATEWAY_RATE}.items():
             os.environ.setdefault(key, value)
         done = subprocess.run([sys.executable, "-m", "deploy.stack", "up"], cwd=ROOT)
         if done.returncode != 0:
