@@ -80,14 +80,23 @@ def chaos_resources(paths: list[Path], run_dir: Path) -> list[Path]:
             continue
         copy = run_dir / "chaos-resources" / path.name
         copy.mkdir(parents=True, exist_ok=True)
-        for old in copy.glob("*.yaml"):
-            old.unlink()
+        wanted = {}
         for file, found in docs.items():
             for doc in found:
                 if _is_kafka_pubsub(doc):
                     _set_metadata(doc, "brokers", f"{HOST}:{KAFKA_PROXY_PORT}")
             header = f"# Generated for CHAOS=1 by deploy/stack/chaos.py from {file}; do not edit.\n"
-            (copy / file.name).write_text(header + yaml.safe_dump_all(found, sort_keys=False))
+            wanted[file.name] = header + yaml.safe_dump_all(found, sort_keys=False)
+        # Running sidecars watch this directory (Dapr hot reload): a file deleted or rewritten
+        # makes every one of them restart, so only what differs is touched. (The plan is built
+        # again each time the chaos suite restarts one process.)
+        for old in copy.glob("*.yaml"):
+            if old.name not in wanted:
+                old.unlink()
+        for name, text in wanted.items():
+            target = copy / name
+            if not target.exists() or target.read_text() != text:
+                target.write_text(text)
         result.append(copy)
     return result
 
