@@ -62,7 +62,7 @@ class SubscriptionCheck:
     def __init__(self, dapr: DaprClient, topics: Iterable[str]) -> None:
         self.dapr, self.topics = dapr, sorted(set(topics))
         self.app_id = get_settings().app_id
-        self._admin: AdminClient | None = None  # connected on first use
+        self._admin: AdminClient | None = None  # connected on first use, kept while it answers
 
     def __call__(self) -> bool:
         pubsub = get_settings().pubsub_name
@@ -73,9 +73,15 @@ class SubscriptionCheck:
         }
         if not_loaded := [t for t in self.topics if t not in loaded]:
             raise NotReady(f"sidecar has no subscription to {', '.join(not_loaded)}")
-        if self._admin is None:
-            self._admin = kafka_admin()
-        assigned = group_topics(self._admin, self.app_id)
+        admin = self._admin or kafka_admin()
+        try:
+            assigned = group_topics(admin, self.app_id)
+        except NotReady:
+            # Seen after a broker restart: a client kept from before timed out on every call
+            # for minutes while a new one answered at once. Start afresh on the next check.
+            self._admin = None
+            raise
+        self._admin = admin
         if unconsumed := [t for t in self.topics if t not in assigned]:
             raise NotReady(f"nothing consumes {', '.join(unconsumed)} for {self.app_id}")
         return True
