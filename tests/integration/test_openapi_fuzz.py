@@ -50,7 +50,10 @@ def test_gateway_answers_as_its_openapi_says(api, tmp_path: Path) -> None:
         "--phases=examples,coverage,fuzzing,stateful",
         "--max-examples=50",
         "--generation-deterministic",  # the same cases every run (and no example database)
-        "--workers=2",
+        # One worker: with two, CPython 3.11.7's ast.parse (Hypothesis describing a filter)
+        # failed once in a worker thread with "SystemError: AST constructor recursion depth
+        # mismatch", a schemathesis error that failed the run.
+        "--workers=1",
         f"--header=Authorization: {authorization}",
         f"--rate-limit={pace}/s",
         "--request-timeout=30",
