@@ -138,27 +138,37 @@ def inbound_retries(metrics_port: int) -> float:
     )
 
 
+def reserve_and_wait_for_a_retry(order_id: str, product: str) -> None:
+    """Publishes a reservation for inventory-service and waits until its sidecar has had to
+    retry delivering it (the service or its database is down)."""
+    retried = inbound_retries(9192)
+    publish(
+        "reserve-stock", {"orderId": order_id, "items": [{"productId": product, "quantity": 2}]}
+    )
+    deadline = time.monotonic() + 30
+    while inbound_retries(9192) <= retried:
+        assert time.monotonic() < deadline, "the sidecar never retried the delivery"
+        time.sleep(0.3)
+
+
+def no_reservation_dead_letter(api: httpx.Client, order_id: str) -> bool:
+    letters = api.get("/dead-letters", params={"limit": 500}).json()["items"]
+    return not [d for d in letters if d["topic"] == "reserve-stock" and order_id in d["payload"]]
+
+
 def test_command_for_a_consumer_that_is_down_waits_for_it(api, unique):
     """inventory-service is killed: its sidecar keeps retrying the delivery (resiliency-pubsub.yaml)
     and the command is processed once the service is back, without going to dead letters."""
     product, order_id = f"p-{unique}", f"down-{unique}"
     stock(api, product, 5)
-    retried = inbound_retries(9192)
     stop_one("inventory-service")
     try:
-        publish(
-            "reserve-stock", {"orderId": order_id, "items": [{"productId": product, "quantity": 2}]}
-        )
-        deadline = time.monotonic() + 30
-        while inbound_retries(9192) <= retried:  # the sidecar has met the dead app
-            assert time.monotonic() < deadline, "the sidecar never retried the delivery"
-            time.sleep(0.3)
+        reserve_and_wait_for_a_retry(order_id, product)
     finally:
         start_one("inventory-service")
     wait_stock(api, product, available=3, reserved=2)
-    letters = api.get("/dead-letters", params={"limit": 500}).json()["items"]
     # (Its stock reply, for an order order-service never placed, is a dead letter of its own.)
-    assert not [d for d in letters if d["topic"] == "reserve-stock" and order_id in d["payload"]]
+    assert no_reservation_dead_letter(api, order_id)
 
 
 @pytest.mark.skipif(os.environ.get("PROFILE") != "postgres", reason="needs a database server")
@@ -168,24 +178,16 @@ def test_command_waits_out_a_database_outage(api, unique):
     is processed, once."""
     product, order_id = f"p-{unique}", f"db-down-{unique}"
     stock(api, product, 5)
-    retried = inbound_retries(9192)
     stop_one("postgres")
     try:
-        publish(
-            "reserve-stock", {"orderId": order_id, "items": [{"productId": product, "quantity": 2}]}
-        )
-        wait_until = time.monotonic() + 30
-        while inbound_retries(9192) <= retried:  # a delivery failed and is being retried
-            assert time.monotonic() < wait_until, "the sidecar never retried the delivery"
-            time.sleep(0.5)
+        reserve_and_wait_for_a_retry(order_id, product)
         down_until = time.monotonic() + 60  # an outage longer than a bounded policy would last
         while time.monotonic() < down_until:
             time.sleep(1)
     finally:
         start_one("postgres")
     wait_stock(api, product, available=3, reserved=2)
-    letters = api.get("/dead-letters", params={"limit": 500}).json()["items"]
-    assert not [d for d in letters if d["topic"] == "reserve-stock" and order_id in d["payload"]]
+    assert no_reservation_dead_letter(api, order_id)
 
 
 def test_rejected_message_is_redriven_once(api, unique):
