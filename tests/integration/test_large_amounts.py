@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -15,6 +16,7 @@ import apps.order_service.store
 import apps.payment_service.store  # noqa: F401 (both put their tables in the metadata)
 from apps.common.db import Database
 from deploy.stack.infra import HOST, POSTGRES_PORT
+from deploy.stack.secrets import postgres_password
 from tests.integration.helpers import balance, fund, payments, place, stock, wait_for
 from tests.integration.test_internal_input import invoke
 
@@ -61,7 +63,8 @@ OLD_SCHEMA = [
 
 @pytest.mark.skipif(os.environ.get("PROFILE") != "postgres", reason="PostgreSQL profile only")
 def test_an_old_postgres_database_is_upgraded_at_start_up(stack):
-    server = f"postgresql+psycopg://postgres@{HOST}:{POSTGRES_PORT}"
+    password = quote(postgres_password(), safe="")
+    server = f"postgresql+psycopg://postgres:{password}@{HOST}:{POSTGRES_PORT}"
     name = f"upgrade_{uuid.uuid4().hex[:8]}"
     admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -73,7 +76,7 @@ def test_an_old_postgres_database_is_upgraded_at_start_up(stack):
                 conn.execute(text(statement))
         old.dispose()
         for _ in range(2):  # idempotent: a second start changes nothing
-            db = Database(f"postgresql://postgres@{HOST}:{POSTGRES_PORT}/{name}")
+            db = Database(f"postgresql://postgres:{password}@{HOST}:{POSTGRES_PORT}/{name}")
             db.create_tables()
             schema = inspect(db.engine)
             types = {
