@@ -129,7 +129,8 @@ MEANINGS = {
     422: "Invalid request; `errors` says what",
     429: "Over the caller's rate limit; retry after `Retry-After` seconds",
     502: "The service that owns the data failed",
-    503: "The service that owns the data cannot be reached",
+    503: "The service that owns the data cannot be reached, or (placing an order) too many "
+    "orders are in flight: then retry after `Retry-After` seconds",
 }
 HEADERS = {
     401: {
@@ -138,6 +139,14 @@ HEADERS = {
             '`error="invalid_token"` when a token was given but refused',
             "required": True,
             "schema": {"type": "string"},
+        }
+    },
+    503: {
+        "Retry-After": {
+            "description": "when too many orders are in flight: seconds until the caller may "
+            "try again",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1},
         }
     },
     429: {

@@ -75,13 +75,17 @@ async def call(
         )
     except SidecarError as exc:
         raise Problem(503, "Service unavailable", f"{app_id} cannot be reached") from exc
+    if upstream.status_code == 503 and "retry-after" in upstream.headers:
+        return upstream  # the owner sheds load (admission control): relayed with Retry-After
     if upstream.status_code >= 500:
         raise Problem(502, "Upstream failure", f"{app_id} answered {upstream.status_code}")
     return upstream
 
 
 def relay(upstream: httpx.Response) -> Response:
-    passthrough = {k: v for k, v in upstream.headers.items() if k.lower() == "location"}
+    passthrough = {
+        k: v for k, v in upstream.headers.items() if k.lower() in ("location", "retry-after")
+    }
     media = upstream.headers.get("content-type", "application/json")
     return Response(
         upstream.content,

@@ -26,7 +26,8 @@ from apps.common.health import SubscriptionCheck
 from apps.common.pubsub import subscription_router
 from apps.common.settings import Settings, get_settings
 from apps.common.telemetry import GrpcTraceContext
-from apps.order_service import routes
+from apps.order_service import orders, routes
+from apps.order_service.admission import AdmissionSettings, SagaAdmission
 from apps.order_service.reconciler import Reconciler, ReconcilerSettings
 from apps.order_service.saga_records import SagaRecordsInDb
 from apps.order_service.sagas import Sagas, SagaTimeouts
@@ -94,6 +95,9 @@ def create() -> FastAPI:
         saga_timeouts(),
     )
     reconciler = Reconciler(db, sagas, ReconcilerSettings())
+    admission = SagaAdmission(
+        lambda: orders.sagas_in_flight(db), AdmissionSettings.from_env(os.environ)
+    )
     subs = routes.subscriptions(db, sagas)
     subscriptions_consumed = SubscriptionCheck(dapr, [s.topic for s in subs])
 
@@ -124,7 +128,7 @@ def create() -> FastAPI:
 
     return create_app(
         "order-service",
-        routers=[routes.api_router(db, sagas), subscription_router(subs)],
+        routers=[routes.api_router(db, sagas, admission), subscription_router(subs)],
         readiness={
             "database": lambda: db.ping() is None,
             "sidecar": dapr.sidecar_ready,

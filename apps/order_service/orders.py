@@ -8,7 +8,7 @@ import json
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -21,6 +21,7 @@ from workflows.steps import NOTIFICATION_SENT, ORDER_CONFIRMED
 
 ORDER_FLOW = ["PENDING", "PAYMENT_PENDING", "PAID", "CONFIRMED", "SHIPPED", "DELIVERED"]
 SAGA_FLOW = ["STARTED", "COMPLETED", "COMPENSATING"]  # then COMPENSATED or FAILED, both final
+IN_FLIGHT = ("STARTED", "COMPENSATING")  # a saga not yet at its end
 
 
 def _moves_forward(flow: list[str], current: str, new: str) -> bool:
@@ -93,6 +94,18 @@ def _same_request(existing: Order, digest: str) -> Order:
     if existing.request_hash != digest:
         raise IdempotencyConflict()
     return existing
+
+
+def placed_before(db: Database, customer_id: str, key: str | None) -> bool:
+    """Whether this customer's Idempotency-Key already placed an order (a replay)."""
+    return key is not None and _by_key(db, customer_id, key) is not None
+
+
+def sagas_in_flight(db: Database) -> int:
+    """Sagas that have not ended: what admission control bounds (admission.py)."""
+    with db.session() as s:
+        query = select(func.count()).select_from(OrderSaga)
+        return s.exec(query.where(col(OrderSaga.status).in_(IN_FLIGHT))).one()
 
 
 def _by_key(db: Database, customer_id: str, key: str) -> Order | None:
@@ -226,7 +239,7 @@ def unsettled_orders(db: Database, idle_for: timedelta, limit: int = 50) -> list
             .where(col(Order.workflow_started).is_(True))
             .where(col(OrderSaga.updated_at) < cutoff)
             .where(
-                col(OrderSaga.status).in_(("STARTED", "COMPENSATING"))
+                col(OrderSaga.status).in_(IN_FLIGHT)
                 | col(Order.status).not_in(("CONFIRMED", "CANCELLED", "SHIPPED", "DELIVERED"))
                 | (
                     (col(OrderSaga.status) == "COMPLETED")

@@ -6,6 +6,12 @@ orders that are not settled in the database although their saga has not moved fo
 timers and retry policies drive it. One whose workflow is missing, failed, was terminated, or
 ended without settling the order is resumed (apps/order_service/sagas.py): the saga goes on
 from its record, completing or compensating.
+
+A workflow that says RUNNING but has not changed for `stalled_after` is not trusted: no step of
+the saga waits that long without a timer firing (the longest wait is the stock reply's timeout,
+and retries back off to at most 15 s), so its engine lost what would have woken it (seen: 19
+sagas RUNNING for hours after a stack was stopped in the middle of a chaos run). It is
+terminated, and resumed the next round like any ended saga.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from dapr.ext.workflow import WorkflowStatus
 from prometheus_client import Counter
@@ -26,7 +32,8 @@ from apps.order_service.sagas import ENDED, Sagas
 log = logging.getLogger(__name__)
 RECONCILED = Counter(
     "order_saga_reconciled_total",
-    "Sagas the reconciler started late (started) or ran again (resumed)",
+    "Sagas the reconciler started late (started), ran again (resumed), or ended because their "
+    "workflow had stalled (terminated_stalled)",
     ["action"],
 )
 ALIVE = {WorkflowStatus.RUNNING, WorkflowStatus.PENDING, WorkflowStatus.SUSPENDED}
@@ -37,6 +44,7 @@ class ReconcilerSettings:
     every_seconds: float = 5.0
     unstarted_after: timedelta = timedelta(seconds=2)  # the request that stored it may be slow
     idle_after: timedelta = timedelta(seconds=10)
+    stalled_after: timedelta = timedelta(minutes=5)  # RUNNING, yet unchanged for this long
     batch: int = 200  # oldest first; running ones are skipped cheaply (one state read each)
 
 
@@ -68,6 +76,15 @@ class Reconciler:
             state = await run_in_threadpool(self.sagas.state, order.order_id)
             status = state.runtime_status if state else None
             if status in ALIVE:
+                if status != WorkflowStatus.SUSPENDED and stalled(state, s.stalled_after):
+                    log.error(
+                        "saga stalled: workflow %s unchanged since %s; terminated, to be resumed",
+                        status.name,
+                        state.last_updated_at,
+                        extra={"order_id": order.order_id},
+                    )
+                    await run_in_threadpool(self.sagas.terminate, order.order_id)
+                    RECONCILED.labels("terminated_stalled").inc()
                 continue
             if status is not None and status not in ENDED:  # e.g. STALLED: end it first
                 await run_in_threadpool(self.sagas.terminate, order.order_id)
@@ -81,3 +98,13 @@ class Reconciler:
                 RECONCILED.labels("resumed").inc()
                 acted += 1
         return acted
+
+
+def stalled(state: object, after: timedelta, now: datetime | None = None) -> bool:
+    """Whether a live workflow has not changed for `after` (its engine's last update time)."""
+    updated = getattr(state, "last_updated_at", None)
+    if not isinstance(updated, datetime):
+        return False
+    if updated.tzinfo is None:  # the SDK gives the protobuf timestamp as naive UTC
+        updated = updated.replace(tzinfo=UTC)
+    return (now or datetime.now(UTC)) - updated > after

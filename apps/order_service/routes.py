@@ -10,17 +10,28 @@ from starlette.concurrency import run_in_threadpool
 
 from apps.common.contracts import STOCK_REPLIES, Identifier, PlaceOrder, StockReply
 from apps.common.db import Database
-from apps.common.problems import Problem
+from apps.common.problems import Problem, problem_response
 from apps.common.pubsub import Outcome, Rejected, Subscription, parse_message
 from apps.common.telemetry import traceparent
 from apps.order_service import orders
+from apps.order_service.admission import SagaAdmission
 from apps.order_service.sagas import Sagas
 from workflows.steps import CANCEL_REQUESTED, STOCK_REPLY
 
 log = logging.getLogger(__name__)
 
 
-def api_router(db: Database, sagas: Sagas) -> APIRouter:
+def too_busy(retry_after_seconds: int) -> JSONResponse:
+    response = problem_response(
+        503,
+        "Too many orders in flight",
+        "the system is at its limit of sagas in flight; try again after Retry-After seconds",
+    )
+    response.headers["Retry-After"] = str(retry_after_seconds)
+    return response
+
+
+def api_router(db: Database, sagas: Sagas, admission: SagaAdmission) -> APIRouter:
     router = APIRouter(prefix="/orders")
 
     @router.post("", status_code=202)
@@ -28,6 +39,10 @@ def api_router(db: Database, sagas: Sagas) -> APIRouter:
         order: PlaceOrder,
         idempotency_key: str | None = Header(default=None, max_length=200),
     ) -> JSONResponse:
+        if not await admission.admits() and not await run_in_threadpool(
+            orders.placed_before, db, order.customer_id, idempotency_key
+        ):
+            return too_busy(admission.settings.retry_after_seconds)
         # The order's trace continues from this request's span (the gateway's trace): the saga,
         # its activities and every message they cause come back to it (apps/common/telemetry.py).
         row, new = await run_in_threadpool(

@@ -44,7 +44,7 @@ class OrderLine(SQLModel, table=True):
 class OrderSaga(SQLModel, table=True):
     __tablename__ = "order_saga"
     order_id: str = Field(primary_key=True, foreign_key="orders.order_id", max_length=64)
-    status: str = "STARTED"
+    status: str = Field(default="STARTED", index=True)  # counted by admission control
     completed_steps_json: str = "[]"
     compensated_steps_json: str = "[]"
     failure_reason: str | None = None

@@ -229,7 +229,10 @@ def up() -> int:
         return 0
     # New tokens for every run, before anything that is given one is planned.
     new_tokens([app.app_id for app in load_runfile(ROOT / "dapr.yaml", profile)])
-    phases, apps = plan(profile, chaos)
+    try:
+        phases, apps = plan(profile, chaos)
+    except ValueError as err:  # a setting of this run's environment (deploy/stack/configuration.py)
+        raise StackError("configuration", str(err)) from err
     taken = [
         (port, svc.name)
         for phase in phases

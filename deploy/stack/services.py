@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from urllib.parse import quote
 
+from deploy.stack.configuration import app_tracing_env, configuration
 from deploy.stack.infra import HOST, POSTGRES_PORT
 from deploy.stack.paths import LOG_DIR, ROOT, RUN_DIR, dapr_bin
 from deploy.stack.process import Service, http_ok
@@ -104,6 +105,7 @@ def app_env(app: AppSpec, profile: str, postgres_port: int = POSTGRES_PORT) -> d
         "DAPR_API_TOKEN": tokens.dapr,
         # Empty (no check) for the gateway, also over one inherited from the caller's shell.
         "APP_API_TOKEN": tokens.app or "",
+        **app_tracing_env(os.environ),
     }
     if profile == "postgres" and app.env.get("DB_NAME"):
         password = quote(postgres_password(), safe="")
@@ -155,7 +157,7 @@ def app_and_sidecar(
         "--metrics-listen-address",
         "127.0.0.1",
         "--config",
-        str(app.config),
+        str(configuration(app.config, os.environ)),
         "--placement-host-address",
         app.placement,
         "--scheduler-host-address",

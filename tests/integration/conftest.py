@@ -37,6 +37,11 @@ def stack() -> Iterator[None]:
     # Short deadlines so the timeout tests finish quickly (the defaults are 30s and 20s).
     os.environ.setdefault("STOCK_REPLY_TIMEOUT_SECONDS", "8")
     os.environ.setdefault("PAYMENT_DEADLINE_SECONDS", "6")
+    # A low bound on sagas in flight, which test_backpressure.py reaches (the default is 200),
+    # and finished workflows purged soon after they end (1h by default), so that every test
+    # runs beside the purge and test_backpressure.py can watch one happen.
+    os.environ.setdefault("MAX_SAGAS_IN_FLIGHT", "30")
+    os.environ.setdefault("WORKFLOW_RETENTION", "5s")
     signing_key = TokenSettings.from_env().private_key_file
     if not signing_key.is_file():
         pytest.exit(f"no development signing key at {signing_key}: run `make setup`", returncode=1)
