@@ -18,7 +18,9 @@ ORDER = {
     "stockTimeoutSeconds": 30,
     "paymentDeadlineSeconds": 20,
 }
-CHARGED = {"status": "CHARGED", "cancelRequested": False}
+CHARGED = {"status": "CHARGED", "cancelRequested": False, "confirmed": True}
+# What take_payment answered before it confirmed the order itself (histories of that time).
+CHARGED_BEFORE = {"status": "CHARGED", "cancelRequested": False}
 UNAVAILABLE = {"status": "UNAVAILABLE", "reason": "payment service unreachable"}
 REFUNDED = {"status": "REFUNDED"}
 STEPS = {A.RECORD_PROGRESS: False, A.RELEASE_STOCK: None, A.FINISH_CANCELLED: None}
@@ -34,13 +36,20 @@ def ending(result) -> dict:
     return {k: finish[k] for k in ("saga_status", "reason", "compensated")}
 
 
-def test_happy_path_reserves_charges_confirms():
-    result = run_saga({A.RESERVE_STOCK: True, A.TAKE_PAYMENT: CHARGED, A.CONFIRM_ORDER: True})
+def test_happy_path_reserves_then_charges_and_confirms_in_one_step():
+    result = run_saga({A.RESERVE_STOCK: True, A.TAKE_PAYMENT: CHARGED})
+    assert result.activities == [A.RESERVE_STOCK, A.TAKE_PAYMENT]
+
+
+def test_a_history_from_before_the_merged_step_still_confirms_on_its_own():
+    result = run_saga(
+        {A.RESERVE_STOCK: True, A.TAKE_PAYMENT: CHARGED_BEFORE, A.CONFIRM_ORDER: True}
+    )
     assert result.activities == [A.RESERVE_STOCK, A.TAKE_PAYMENT, A.CONFIRM_ORDER]
 
 
 def test_every_activity_is_retried_by_the_engine_on_transient_faults():
-    result = run_saga({A.RESERVE_STOCK: True, A.TAKE_PAYMENT: CHARGED, A.CONFIRM_ORDER: True})
+    result = run_saga({A.RESERVE_STOCK: True, A.TAKE_PAYMENT: CHARGED})
     assert all(c.retry_policy is TRANSIENT for c in result.calls if c.kind == "activity")
     policy = TRANSIENT.obj
     assert policy.max_number_of_attempts > 1 and policy.max_retry_interval is not None
@@ -108,8 +117,15 @@ def test_cancel_seen_after_charging_refunds_then_releases():
     assert ending(result)["compensated"] == [PAYMENT_PROCESSED, INVENTORY_RESERVED]
 
 
-def test_cancel_that_wins_against_confirmation_compensates_everything():
-    answers = {A.RESERVE_STOCK: True, A.TAKE_PAYMENT: CHARGED, A.CONFIRM_ORDER: False}
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {A.TAKE_PAYMENT: {**CHARGED, "confirmed": False}},
+        {A.TAKE_PAYMENT: CHARGED_BEFORE, A.CONFIRM_ORDER: False},
+    ],
+)
+def test_cancel_that_wins_against_confirmation_compensates_everything(answers):
+    answers = {A.RESERVE_STOCK: True, **answers}
     result = run_saga({**answers, A.REFUND_PAYMENT: REFUNDED, **STEPS})
     assert A.REFUND_PAYMENT in result.activities and A.RELEASE_STOCK in result.activities
     assert ending(result)["reason"] == CANCELLED_BY_REQUEST
@@ -117,8 +133,8 @@ def test_cancel_that_wins_against_confirmation_compensates_everything():
 
 def test_short_payment_outage_is_waited_out_with_timers_then_charged():
     answers = {A.RESERVE_STOCK: True, A.TAKE_PAYMENT: [UNAVAILABLE, UNAVAILABLE, CHARGED]}
-    result = run_saga({**answers, A.CONFIRM_ORDER: True})
-    assert result.activities == [A.RESERVE_STOCK] + [A.TAKE_PAYMENT] * 3 + [A.CONFIRM_ORDER]
+    result = run_saga(answers)
+    assert result.activities == [A.RESERVE_STOCK] + [A.TAKE_PAYMENT] * 3
     assert result.timers == [1.0, 2.0]  # durable timers between attempts, no sleeping activity
 
 
@@ -157,10 +173,9 @@ def test_resumed_saga_in_progress_goes_on_from_the_start():
         A.LOAD_SAGA: saga_state("STARTED", [INVENTORY_RESERVED]),
         A.RESERVE_STOCK: True,  # idempotent: inventory answers again for the same order
         A.TAKE_PAYMENT: CHARGED,  # idempotent per order
-        A.CONFIRM_ORDER: True,
     }
     result = run_saga(answers, resume=True)
-    assert result.activities == [A.LOAD_SAGA, A.RESERVE_STOCK, A.TAKE_PAYMENT, A.CONFIRM_ORDER]
+    assert result.activities == [A.LOAD_SAGA, A.RESERVE_STOCK, A.TAKE_PAYMENT]
 
 
 @pytest.mark.parametrize(
