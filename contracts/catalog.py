@@ -23,8 +23,10 @@ from apps.common.contracts import (
 )
 from apps.common.pubsub import DeadLetterEnvelope
 
-ORDER_SERVICE, INVENTORY, NOTIFICATIONS = "order-service", "inventory-service", (
-    "notification-service"
+ORDER_SERVICE, INVENTORY, NOTIFICATIONS = (
+    "order-service",
+    "inventory-service",
+    ("notification-service"),
 )
 
 

@@ -63,7 +63,10 @@ def gateway(pact: Pact, tmp_path: Path) -> Iterator[tuple[TestClient, Keys]]:
 
 def test_gateway_to_order_service(tmp_path):
     pact = new_pact("gateway", ORDERS)
-    place = {"customerId": CUSTOMER, "items": [{"productId": PRODUCT, "quantity": 2, "unitPrice": "12.50"}]}
+    place = {
+        "customerId": CUSTOMER,
+        "items": [{"productId": PRODUCT, "quantity": 2, "unitPrice": "12.50"}],
+    }
     (
         pact.upon_receiving("a new order")
         .given("product contract-book is stocked and contract-alice is funded")
@@ -112,7 +115,9 @@ def test_gateway_to_order_service(tmp_path):
         )
     with gateway(pact, tmp_path) as (client, keys):
         admin, alice = keys.headers("ops", Role.ADMIN), keys.headers(CUSTOMER, Role.CUSTOMER)
-        placed = client.post("/orders", json=place, headers={**alice, "Idempotency-Key": "contract-key-1"})
+        placed = client.post(
+            "/orders", json=place, headers={**alice, "Idempotency-Key": "contract-key-1"}
+        )
         assert placed.status_code == 202, placed.text
         assert placed.headers["location"].startswith("/api/v1/orders/")
         listed = client.get("/orders", headers=alice)
@@ -255,9 +260,7 @@ def test_gateway_to_notification_service(tmp_path):
         pact.upon_receiving("a request to redrive a dead letter")
         .given("a dead letter exists")
         .with_request("POST", invoke_path(NOTIFICATIONS, "dead-letters/7/redrive"))
-        .with_generators(
-            from_state(NOTIFICATIONS, "dead-letters/${letterId}/redrive"), "Request"
-        )
+        .with_generators(from_state(NOTIFICATIONS, "dead-letters/${letterId}/redrive"), "Request")
         .will_respond_with(202)
         .with_body({**letter, "redrivenAt": match.str("2026-01-01T12:00:04.000Z")}, JSON)
     )
