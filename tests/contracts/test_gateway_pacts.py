@@ -41,6 +41,7 @@ ORDER = {
     "createdAt": match.str("2026-01-01T12:00:00.000Z"),
     "updatedAt": match.str("2026-01-01T12:00:01.000Z"),
 }
+LISTED = ("id", "reason", "payload", "receivedAt")  # a forged letter may have no topic or app
 NOT_FOUND = {"title": match.str("Order not found"), "status": 404, "detail": match.str("no ...")}
 
 
@@ -254,7 +255,8 @@ def test_gateway_to_notification_service(tmp_path):
         .with_request("GET", invoke_path(NOTIFICATIONS, "dead-letters"))
         .with_query_parameter("limit", "100")
         .will_respond_with(200)
-        .with_body({"items": match.each_like(letter)}, JSON)
+        # Every kept letter, forged ones too: only what every letter has.
+        .with_body({"items": match.each_like({k: letter[k] for k in LISTED})}, JSON)
     )
     (
         pact.upon_receiving("a request to redrive a dead letter")

@@ -10,6 +10,7 @@ skip the access list: a pact the consumer may not even call would pass."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,24 @@ def test_provider_honours_pact(api, pact_file):
     with state_server(ProviderStates(api)) as states_url:
         passed, report = run(verifier_for(pact_file, states_url))
     assert passed, report
+
+
+def test_a_pact_expecting_another_type_fails_naming_the_field_and_both_services(api, tmp_path):
+    """A modified copy of the gateway's pact with payment-service, whose balance is a number
+    instead of the decimal string payment-service sends, fails against the real app."""
+    doc = json.loads((PACT_DIR / "gateway-payment-service.json").read_text())
+    wanted = "a request for a customer's balance"
+    doc["interactions"] = [i for i in doc["interactions"] if i["description"] == wanted]
+    response = doc["interactions"][0]["response"]
+    response["body"]["content"]["balance"] = 100
+    response["matchingRules"]["body"]["$.balance"] = {
+        "combine": "AND",
+        "matchers": [{"match": "integer"}],
+    }
+    broken = tmp_path / "gateway-payment-service.json"
+    broken.write_text(json.dumps(doc))
+    with state_server(ProviderStates(api)) as states_url:
+        passed, report = run(verifier_for(broken, states_url))
+    assert not passed, report
+    assert "Verifying a pact between gateway and payment-service" in report
+    assert "$.balance" in report, report

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 from pact import Verifier
@@ -35,7 +36,8 @@ def about(*ids: str):  # noqa: ANN201
 
 
 @pytest.fixture(scope="module")
-def captured(api, unique) -> dict[tuple[str, str], dict]:
+def captured(api) -> dict[tuple[str, str], dict]:
+    unique = uuid.uuid4().hex[:12]
     since_ms = int(time.time() * 1000) - 2000
     product, payer, broke = f"cp-{unique}", f"cc-{unique}", f"cb-{unique}"
     stock(api, product, 10)
