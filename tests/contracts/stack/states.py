@@ -48,6 +48,8 @@ class ProviderStates:
         }
 
     def set_up(self, state: str) -> Values:
+        if not state:  # the verifier's call for an interaction without a state
+            return {}
         if state not in self.setups:
             raise KeyError(f"no set-up for provider state {state!r}")
         return self.setups[state]()
