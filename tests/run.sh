@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The whole suite: lint, unit tests, the integration tests on the real stack once per profile
-# (embedded SQLite, then PostgreSQL), then a chaos subset per profile (one fault of each kind,
+# The whole suite: lint, unit tests and the stack-independent contract tests (consumer pacts,
+# published documents and their drift, the deliberate break), the integration tests and the
+# stack-dependent contract tests (provider verification, captured messages) on the real stack
+# once per profile (embedded SQLite, then PostgreSQL) followed by the second-language check of
+# the messages that run captured, then a chaos subset per profile (one fault of each kind,
 # tests/chaos; `make chaos` runs the whole matrix). Each run starts and stops its own stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,11 +12,18 @@ py=.venv/bin/python
 start=$SECONDS
 echo "==> lint (ruff)"
 $py -m ruff check .
-echo "==> unit tests"
-$py -m pytest tests/unit -q
+echo "==> unit tests, contract tests without the stack (consumer pacts, documents, drift)"
+$py -m pytest tests/unit tests/contracts --ignore=tests/contracts/stack -q
+# The consumer tests rewrite contracts/pacts: what they wrote must be what is committed.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --exit-code --stat -- contracts/pacts; then
+  echo "contracts/pacts differ from the committed pacts: commit what the consumer tests wrote" >&2
+  exit 1
+fi
 for profile in ${PROFILES:-sqlite postgres}; do
-  echo "==> integration tests, profile $profile"
-  PROFILE=$profile $py -m pytest tests/integration -q
+  echo "==> integration tests and provider verification, profile $profile"
+  PROFILE=$profile $py -m pytest tests/integration tests/contracts/stack -q
+  echo "==> second-language check (TypeScript, ajv) of the messages captured, profile $profile"
+  bash tests/contracts/ts/run.sh
 done
 for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> chaos subset (every fault kind once), profile $profile"

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -57,20 +58,46 @@ def _number_or_decimal_string(value: object) -> object:
     return Decimal(repr(value)) if isinstance(value, float) else value
 
 
+def _money_schema(maximum: Decimal, *, positive: bool = False) -> WithJsonSchema:
+    """The published JSON Schema of an amount (contracts/): a JSON number or a decimal string
+    with at most two decimals, 0 (or more than 0) up to `maximum`."""
+    low = {"exclusiveMinimum": 0} if positive else {"minimum": 0}
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", **low, "maximum": float(maximum)},
+                {"type": "string", "pattern": r"^\+?[0-9]+(\.[0-9]{1,2})?$"},
+            ],
+            "description": f"an amount with at most 2 decimals, at most {maximum}",
+        }
+    )
+
+
 _AS_DECIMAL = BeforeValidator(_number_or_decimal_string)
+MAX_BALANCE = Decimal("999999999999.99")  # 14 digits
 UnitPrice = Annotated[
     Decimal,
     _AS_DECIMAL,
     Field(ge=0, le=MAX_UNIT_PRICE, decimal_places=2, allow_inf_nan=False),
+    _money_schema(MAX_UNIT_PRICE),
 ]
 Amount = Annotated[  # something to charge: never zero or negative
-    Decimal, _AS_DECIMAL, Field(gt=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False)
+    Decimal,
+    _AS_DECIMAL,
+    Field(gt=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False),
+    _money_schema(MAX_AMOUNT, positive=True),
 ]
 Total = Annotated[
-    Decimal, _AS_DECIMAL, Field(ge=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False)
+    Decimal,
+    _AS_DECIMAL,
+    Field(ge=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False),
+    _money_schema(MAX_AMOUNT),
 ]
 Balance = Annotated[
-    Decimal, _AS_DECIMAL, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)
+    Decimal,
+    _AS_DECIMAL,
+    Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+    _money_schema(MAX_BALANCE),
 ]
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)]
 
