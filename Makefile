@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint logs chaos token
+.PHONY: run up down status test setup lint logs chaos token bench
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -34,6 +34,10 @@ test:                 ## install what is missing, then the whole suite on both p
 chaos:                ## every fault of tests/chaos on both profiles, 200 orders each (long); writes docs/chaos.md
 	@WITH_POSTGRES=1 bash deploy/setup/install.sh
 	bash tests/chaos/run.sh
+
+bench:                ## k6 scenarios + the bare-workflow baseline on its own stack; writes docs/bench/ (PROFILE=postgres: docs/bench/postgres/)
+	@bash deploy/setup/install.sh
+	$(PY) -m loadtests.bench
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
