@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite: lint, unit tests, the integration tests on the real stack once per profile
 # (embedded SQLite, then PostgreSQL), a short k6 bench run (loadtests/bench, BENCH_SIZE=subset:
-# fails on errors or orders not completed, never on latency), then a chaos subset per profile (one fault of each kind,
-# tests/chaos; `make chaos` runs the whole matrix). Each run starts and stops its own stack.
+# fails on errors or orders not completed, never on latency), then a chaos subset per profile
+# (one fault of each kind, tests/chaos; `make chaos` runs the whole matrix). Each run starts and
+# stops its own stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD"
