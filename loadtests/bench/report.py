@@ -201,8 +201,9 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         "",
         "Latency is POST /orders sent -> `CONFIRMED` seen by polling GET /orders/{id} (every "
         "0.25 s for 3 s, then 0.5 s, then 1 s), so it includes up to one polling interval. "
-        "sagas/s = orders finished / (last confirmation - scenario start). CPU ms per saga = CPU of all stack "
-        "processes in the scenario's window (its drain included) / orders finished in it.",
+        "sagas/s = orders finished / (last confirmation - scenario start). CPU ms per saga = "
+        "CPU of all stack processes in the scenario's window (its drain included) / orders "
+        "finished in it.",
         "",
     ]
     if bench.ramp:
