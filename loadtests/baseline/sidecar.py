@@ -79,7 +79,13 @@ def write_resources(dirs: BaselineDirs) -> None:
     dirs.config.write_text(yaml.safe_dump(config))
 
 
-def services(dirs: BaselineDirs) -> list[Service]:
+STACK_PLACEMENT = f"127.0.0.1:{PLACEMENT_PORT}"
+STACK_SCHEDULER = f"127.0.0.1:{SCHEDULER_PORT}"
+
+
+def services(
+    dirs: BaselineDirs, placement: str = STACK_PLACEMENT, scheduler: str = STACK_SCHEDULER
+) -> list[Service]:
     daprd = [
         str(dapr_bin("daprd")),
         *("--app-id", APP_ID, "--dapr-listen-addresses", "127.0.0.1"),
@@ -88,8 +94,7 @@ def services(dirs: BaselineDirs) -> list[Service]:
         *("--dapr-internal-grpc-listen-address", "127.0.0.1"),
         *("--metrics-port", str(METRICS_PORT), "--metrics-listen-address", "127.0.0.1"),
         *("--config", str(dirs.config), "--resources-path", str(dirs.components)),
-        *("--placement-host-address", f"127.0.0.1:{PLACEMENT_PORT}"),
-        *("--scheduler-host-address", f"127.0.0.1:{SCHEDULER_PORT}"),
+        *("--placement-host-address", placement, "--scheduler-host-address", scheduler),
         "--log-as-json",
     ]
     app_env = {
@@ -128,11 +133,16 @@ def workers_connected() -> int:
         return 0
 
 
-def start(dirs: BaselineDirs | None = None) -> dict[str, int]:
-    """Starts daprd, then the worker; returns their PIDs by name once the worker is connected."""
+def start(
+    dirs: BaselineDirs | None = None,
+    placement: str = STACK_PLACEMENT,
+    scheduler: str = STACK_SCHEDULER,
+) -> dict[str, int]:
+    """Starts daprd, then the worker; returns their PIDs by name once the worker is connected.
+    Placement and scheduler are the running stack's unless named."""
     dirs = dirs or BaselineDirs(RUN_DIR / "bench" / "baseline")
     write_resources(dirs)
-    for svc in services(dirs):
+    for svc in services(dirs, placement, scheduler):
         proc, offset = _start(svc)
         _start_until_ready(svc, proc, offset)
     return pids()
