@@ -66,7 +66,7 @@ def run(plan: Plan, profile: str, out_dir: Path = RUN_DIR / "bench") -> BenchRun
         with Sampler(targets) as sampler:
             _scenarios(plan, bench, sampler, config, out_dir, watch)
             _baselines(plan, bench, sampler)
-        bench.samples = sampler.samples
+        bench.samples = sampler.snapshot()
     finally:
         baseline.stop()
         if started_stack:
@@ -96,7 +96,7 @@ def _scenarios(
         sampler.sample_now()
         result = run_k6(scenario.name, params, config, out_dir, watch)
         sampler.sample_now()
-        summary = scenario_summary(result, description, sampler.samples, bench.stack_processes)
+        summary = scenario_summary(result, description, sampler.snapshot(), bench.stack_processes)
         bench.scenarios.append(summary)
         bench.confirmations[scenario.name] = result.confirmations
         if scenario.name == "ramp":
@@ -118,7 +118,7 @@ def _baselines(plan: Plan, bench: BenchRun, sampler: Sampler) -> None:
         runs = run_workflows(run_spec.count, run_spec.rate, run_spec.concurrency)
         ended = sampler.sample_now()
         summary = baseline_summary(
-            runs, started, ended, run_spec.description, sampler.samples, processes
+            runs, started, ended, run_spec.description, sampler.snapshot(), processes
         )
         bench.baselines.append(summary)
         _print_summary(summary, None)

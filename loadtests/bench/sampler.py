@@ -42,6 +42,10 @@ class Sampler:
             self.samples += taken
         return now
 
+    def snapshot(self) -> list[Sample]:
+        with self._lock:
+            return list(self.samples)
+
     def _loop(self) -> None:
         next_at = time.monotonic()
         while not self._stop.is_set():

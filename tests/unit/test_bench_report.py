@@ -83,3 +83,9 @@ def test_write_report_draws_every_plot(bench: BenchRun, tmp_path: Path) -> None:
     assert readme.read_text().startswith("# Bench report")
     for name in PLOTS:
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_saved_run_loads_back_the_same(bench: BenchRun, tmp_path: Path) -> None:
+    from loadtests.bench import results
+
+    assert results.load(results.save(bench, tmp_path / "results.json")) == bench
