@@ -89,11 +89,12 @@ def run_k6(
     config: Path,
     out_dir: Path,
     watch: dict[str, int] | None = None,
+    title: str = "",
 ) -> K6Result:
     """Runs k6 in the foreground (its progress on screen); while it runs its PID is in
     `watch` under "k6", so the sampler records the load generator too."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    points = out_dir / f"{scenario}.k6.json"
+    points = out_dir / f"{title or scenario}.k6.json"
     env = {
         **os.environ,
         "SCENARIO": scenario,

@@ -12,6 +12,11 @@ class Scenario:
     name: str  # k6's SCENARIO
     description: str
     params: dict[str, str] = field(default_factory=dict)
+    label: str = ""  # in the report, when it differs from `name`
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -48,14 +53,21 @@ FULL = Plan(
         ),
         Scenario(
             "ramp",
-            "2 orders/s, +2 every 10 s up to 30/s; stops once an order is open 8 s",
+            "2 orders/s, +2 every 20 s up to 30/s; stops once an order is open 8 s",
             {
                 **COMMON,
-                **{"START_RATE": "2", "STEP_RATE": "2", "STEP_SECONDS": "10", "MAX_RATE": "30"},
+                **{"START_RATE": "2", "STEP_RATE": "2", "STEP_SECONDS": "20", "MAX_RATE": "30"},
                 **{"ABORT_MS": "8000", "DRAIN_SECONDS": "30"},
             },
         ),
-        # RATE is set from the ramp's saturation point: twice it.
+        # RATE is set from the ramp's saturation point: the rate itself for 60 s (does it hold
+        # longer than a step?), then twice it.
+        Scenario(
+            "constant",
+            "the saturation rate for 60 s",
+            {**COMMON, "DURATION": "60", "DRAIN_SECONDS": "90"},
+            label="saturation-hold",
+        ),
         Scenario(
             "overload",
             "twice the saturation rate for 30 s",
@@ -86,5 +98,5 @@ SUBSET = Plan(
 )
 
 
-def overload_rate(saturation: float | None, ramp_start: float = 2.0) -> float:
-    return 2 * (saturation if saturation is not None else ramp_start)
+def saturation_or_start(saturation: float | None, ramp_start: float = 2.0) -> float:
+    return saturation if saturation is not None else ramp_start

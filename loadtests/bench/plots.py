@@ -57,15 +57,20 @@ def cpu_per_saga(bench: BenchRun, path: Path) -> None:
         {n for r in runs for n in r.cpu_seconds},
         key=lambda n: -sum(r.cpu_seconds.get(n, 0) / r.finished for r in runs),
     )
-    labels = [f"{r.name}\n{'baseline' if r in bench.baselines else 'ours'}" for r in runs]
-    fig, ax = plt.subplots(figsize=(10, 5))
+    labels = [
+        ("baseline\nburst" if "in flight" in r.description else "baseline\nconstant")
+        if r in bench.baselines
+        else f"{r.name}\n(ours)"
+        for r in runs
+    ]
+    fig, ax = plt.subplots(figsize=(11, 5))
     bottoms = [0.0] * len(runs)
     for i, name in enumerate(names):
         heights = [r.cpu_seconds.get(name, 0) * 1000 / r.finished for r in runs]
         ax.bar(labels, heights, bottom=bottoms, label=name, color=COLOURS[i % len(COLOURS)])
         bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     ax.set_ylabel("CPU ms per completed saga")
-    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -90,14 +95,15 @@ def memory(bench: BenchRun, path: Path) -> None:
                 j += 1
             values.append(current / 2**20)
         series.append(values)
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(11, 5))
     ax.stackplot(grid, series, labels=names, colors=COLOURS[: len(names)])
+    top = ax.get_ylim()[1]
     for s in bench.scenarios + bench.baselines:
-        ax.axvspan(s.started - t0, s.ended - t0, color="grey", alpha=0.12)
-        ax.text(s.started - t0, 0, f" {s.name}", rotation=90, fontsize=7, va="bottom")
+        ax.axvline(s.started - t0, color="black", linewidth=0.6)
+        ax.text(s.started - t0, top, f" {s.name}", rotation=90, fontsize=7, va="top")
     ax.set_xlabel("seconds since the sampler started")
     ax.set_ylabel("RSS (MiB), stacked")
-    ax.legend(fontsize=7, ncol=2, loc="upper left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

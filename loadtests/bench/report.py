@@ -101,9 +101,21 @@ def _comparable(ours: RunSummary, base: RunSummary) -> bool:
 def _cpu_by_process(runs: list[RunSummary]) -> list[str]:
     names = sorted({n for r in runs for n in r.cpu_seconds})
     names.sort(key=lambda n: -max(r.cpu_seconds.get(n, 0) / max(1, r.finished) for r in runs))
-    rows = [[n, *(_ms(r.cpu_seconds.get(n, 0) * 1000 / r.finished) for r in runs)] for n in names]
+    rows = [[n, *(_ms_per_saga(r, n) for r in runs)] for n in names]
     rows.append(["**all**", *(f"**{_ms(r.cpu_ms_per_saga)}**" for r in runs)])
-    return _table(["process", *(r.name for r in runs)], rows)
+    return _table(["process", *(_run_label(r) for r in runs)], rows)
+
+
+def _ms_per_saga(r: RunSummary, process: str) -> str:
+    if process not in r.cpu_seconds:
+        return "-"
+    return _ms(r.cpu_seconds[process] * 1000 / r.finished)
+
+
+def _run_label(r: RunSummary) -> str:
+    if r.name != "baseline":
+        return r.name
+    return "baseline, burst" if "in flight" in r.description else "baseline, constant"
 
 
 def _memory_rows(bench: BenchRun) -> list[list[str]]:
@@ -120,6 +132,17 @@ def _stack_rss(bench: BenchRun, when: float) -> float:
         if s.time <= when + 0.5 and s.name in bench.stack_processes:
             latest[s.name] = s.rss_bytes
     return sum(latest.values()) / 2**20
+
+
+def _hold_row(bench: BenchRun) -> list[list[str]]:
+    hold = next((s for s in bench.scenarios if s.name == "saturation-hold"), None)
+    if hold is None:
+        return []
+    figure = f"{hold.p(99) / 1000:.2f} s, {hold.finished} finished"
+    figure += f"; {'; '.join(hold.problems)}" if hold.problems else ", no problem"
+    return [
+        [f"p99 holding the saturation rate 60 s ({hold.description.split(':')[0]})", figure, ""]
+    ]
 
 
 def _first_start(bench: BenchRun) -> float:
@@ -168,7 +191,8 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
                     else "n/a",
                     f"p99 <= {TARGET_P99_MS:.0f}, all confirmed, no errors",
                 ],
-                ["saturation (highest rate with p99 <= 2 s)", sat, ">= 15 orders/s"],
+                ["saturation (highest ramp step with p99 <= 2 s)", sat, ">= 15 orders/s"],
+                *_hold_row(bench),
             ],
         ),
         "",
@@ -230,7 +254,8 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
                 ],
             ),
             "",
-            f"Saturation point: **{sat}**.",
+            f"Saturation point: **{sat}**. Past it the ramp stops itself (an order open 8 s), "
+            "leaving the orders still open to finish before the next scenario starts.",
             "",
         ]
     lines += [

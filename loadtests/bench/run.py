@@ -11,7 +11,7 @@ from loadtests.baseline import sidecar as baseline
 from loadtests.baseline.driver import run_workflows
 from loadtests.bench import stack
 from loadtests.bench.k6run import K6Result, run_k6
-from loadtests.bench.plan import TARGET_P99_MS, Plan, overload_rate
+from loadtests.bench.plan import TARGET_P99_MS, Plan, saturation_or_start
 from loadtests.bench.provision import provision
 from loadtests.bench.sampler import Sample, Sampler
 from loadtests.bench.summary import (
@@ -87,18 +87,19 @@ def _scenarios(
     for i, scenario in enumerate(plan.scenarios, 1):
         params = dict(scenario.params)
         description = scenario.description
-        if scenario.name == "overload":
-            rate = overload_rate(bench.saturation)
+        if scenario.title in ("saturation-hold", "overload"):
+            rate = saturation_or_start(bench.saturation) * (2 if scenario.name == "overload" else 1)
             params["RATE"] = f"{rate:g}"
-            description = f"{rate:g} orders/s for {params.get('DURATION', '30')} s, {description}"
-        _settle(scenario.name)
-        say(f"[{i}/{len(plan.scenarios)}] {scenario.name}: {description}")
+            description = f"{rate:g} orders/s for {params['DURATION']} s: {description}"
+        _settle(scenario.title)
+        say(f"[{i}/{len(plan.scenarios)}] {scenario.title}: {description}")
         sampler.sample_now()
-        result = run_k6(scenario.name, params, config, out_dir, watch)
+        result = run_k6(scenario.name, params, config, out_dir, watch, scenario.title)
         sampler.sample_now()
         summary = scenario_summary(result, description, sampler.snapshot(), bench.stack_processes)
+        summary.name = scenario.title
         bench.scenarios.append(summary)
-        bench.confirmations[scenario.name] = result.confirmations
+        bench.confirmations[scenario.title] = result.confirmations
         if scenario.name == "ramp":
             bench.ramp = rate_steps(result)
             bench.saturation = saturation_rate(bench.ramp, TARGET_P99_MS)
