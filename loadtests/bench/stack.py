@@ -55,14 +55,18 @@ def sagas_in_flight() -> tuple[float, float] | None:
     return started, started - ended
 
 
-def wait_idle(timeout: float = 180.0) -> bool:
-    """Polls until no saga is in flight and none has started for two polls; False on timeout."""
+def wait_idle(timeout: float = 180.0, quiet_polls: int = 5) -> bool:
+    """Polls once a second until no saga is in flight, or none has started or ended for
+    `quiet_polls` polls (a resumed saga that ends without an outcome of its own is never counted
+    as ended); False on timeout."""
     deadline = time.monotonic() + timeout
-    previous = None
+    seen: list[tuple[float, float] | None] = []
     while time.monotonic() < deadline:
         now = sagas_in_flight()
-        if now is not None and now[1] <= 0 and previous is not None and now[0] == previous[0]:
+        seen = [*seen[-(quiet_polls - 1) :], now]
+        if now is not None and len(seen) >= 2 and now[1] <= 0 and seen[-2] == now:
             return True
-        previous = now
+        if len(seen) == quiet_polls and None not in seen and len(set(seen)) == 1:
+            return True
         time.sleep(1.0)
     return False
