@@ -41,6 +41,7 @@ class K6Result:
     accepted_by_rate: dict[float, int] = field(default_factory=dict)
     post_ms: list[float] = field(default_factory=list)  # POST /orders response times
     retry_after_missing: int = 0
+    error_reasons: dict[str, int] = field(default_factory=dict)  # e.g. {"GET 502": 8}
 
     @property
     def finished(self) -> int:
@@ -71,6 +72,9 @@ def read_points(lines: list[str], result: K6Result) -> None:
         tags = data.get("tags") or {}
         if metric in COUNTERS:
             result.counts[metric] = result.counts.get(metric, 0) + int(data["value"])
+            if metric == "order_errors":
+                reason = tags.get("reason", "unknown")
+                result.error_reasons[reason] = result.error_reasons.get(reason, 0) + 1
             if metric == "orders_accepted":
                 rate = float(tags.get("offered", 0))
                 result.accepted_by_rate[rate] = result.accepted_by_rate.get(rate, 0) + 1

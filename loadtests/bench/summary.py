@@ -59,6 +59,9 @@ def scenario_summary(
         )
         if counts.get(k)
     ]
+    if result.error_reasons:
+        reasons = ", ".join(f"{r} x{n}" for r, n in sorted(result.error_reasons.items()))
+        problems = [f"{p} ({reasons})" if p.endswith(" errors") else p for p in problems]
     cut_off = result.unfinished - counts.get("orders_timed_out", 0)
     if cut_off > 0:
         problems.append(f"{cut_off} accepted orders still open when k6 stopped")

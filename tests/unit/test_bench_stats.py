@@ -91,9 +91,11 @@ def test_read_points_counts_orders_and_keeps_latencies_by_offered_rate() -> None
         _point("http_req_duration", 12.0, name="POST /orders"),
         _point("http_req_duration", 99.0, name="GET /orders/{id}"),
         _point("checks", 0, check="shed with Retry-After"),
+        _point("order_errors", 1, reason="GET 502"),
     ]
     read_points(lines, result)
-    assert result.counts == {"orders_accepted": 2, "orders_confirmed": 1}
+    assert result.counts == {"orders_accepted": 2, "orders_confirmed": 1, "order_errors": 1}
+    assert result.error_reasons == {"GET 502": 1}
     assert result.accepted_by_rate == {2.0: 1, 4.0: 1}
     assert result.confirmations == [(pytest.approx(1767323045.5), 850.0, 2.0)]
     assert result.post_ms == [12.0]
