@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint logs chaos token contracts
+.PHONY: run up down status test setup lint logs chaos token contracts bench
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -38,6 +38,10 @@ chaos:                ## every fault of tests/chaos on both profiles, 200 orders
 contracts:            ## regenerate contracts/ (AsyncAPI, message schemas, OpenAPI) and the consumer pacts
 	$(PY) -m contracts.generate
 	$(PY) -m pytest tests/contracts --ignore=tests/contracts/stack -q
+
+bench:                ## k6 scenarios + the bare-workflow baseline on its own stack; writes docs/bench/ (PROFILE=postgres: docs/bench/postgres/)
+	@bash deploy/setup/install.sh
+	$(PY) -m loadtests.bench
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

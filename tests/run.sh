@@ -3,8 +3,10 @@
 # published documents and their drift, the deliberate break), the integration tests and the
 # stack-dependent contract tests (provider verification, captured messages) on the real stack
 # once per profile (embedded SQLite, then PostgreSQL) followed by the second-language check of
-# the messages that run captured, then a chaos subset per profile (one fault of each kind,
-# tests/chaos; `make chaos` runs the whole matrix). Each run starts and stops its own stack.
+# the messages that run captured, a short k6 bench run (loadtests/bench, BENCH_SIZE=subset:
+# fails on errors or orders not completed, never on latency), then a chaos subset per profile
+# (one fault of each kind, tests/chaos; `make chaos` runs the whole matrix). Each run starts and
+# stops its own stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD"
@@ -25,6 +27,8 @@ for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> second-language check (TypeScript, ajv) of the messages captured, profile $profile"
   bash tests/contracts/ts/run.sh
 done
+echo "==> bench subset (k6: a short constant arrival rate on its own stack), profile sqlite"
+PROFILE=sqlite BENCH_SIZE=subset $py -m loadtests.bench
 for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> chaos subset (every fault kind once), profile $profile"
   PROFILE=$profile CHAOS_SIZE=subset $py -m pytest tests/chaos -q

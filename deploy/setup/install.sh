@@ -9,6 +9,7 @@ bash "$here/dapr.sh"
 bash "$here/kafka.sh"
 bash "$here/zipkin.sh"
 bash "$here/toxiproxy.sh"  # `make test` runs chaos tests (CHAOS=1 stack)
+bash "$here/k6.sh"  # `make bench` and the bench subset of `make test`
 bash "$here/promtool.sh" >/dev/null
 bash "$here/node.sh"  # tests/contracts/ts: the second-language contract check
 if [[ "${PROFILE:-}" == "postgres" || "${WITH_POSTGRES:-}" == "1" ]]; then

@@ -1,0 +1,54 @@
+"""The baseline workflow worker: one workflow that calls ACTIVITY_COUNT no-op activities in a row.
+
+The order saga's happy path (workflows/order_saga.py, `_order_steps`) calls three activities:
+reserve_stock, take_payment, confirm_order (between the first two it also waits for an external
+event with a timer beside it; those are not mirrored here). So the baseline calls three.
+
+    python -m loadtests.baseline.app   # DAPR_GRPC_PORT names the baseline's own daprd
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Generator
+from typing import Any
+
+from dapr.ext.workflow import DaprWorkflowContext, WorkflowActivityContext, WorkflowRuntime
+from dapr.ext.workflow.logger import LoggerOptions
+
+WORKFLOW_NAME = "baseline_workflow"
+ACTIVITY_COUNT = 3  # the saga's happy path: reserve_stock, take_payment, confirm_order
+
+
+def noop(_ctx: WorkflowActivityContext, data: dict) -> dict:
+    return data
+
+
+def baseline_workflow(ctx: DaprWorkflowContext, data: dict) -> Generator[Any, Any, dict]:
+    for step in range(ACTIVITY_COUNT):
+        data = yield ctx.call_activity(noop, input={**data, "step": step})
+    return data
+
+
+def runtime() -> WorkflowRuntime:
+    workflows = WorkflowRuntime(logger_options=LoggerOptions(log_handler=logging.NullHandler()))
+    workflows.register_workflow(baseline_workflow, name=WORKFLOW_NAME)
+    workflows.register_activity(noop, name="noop")
+    return workflows
+
+
+def main() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    workflows = runtime()
+    workflows.start()
+    print("baseline worker started", flush=True)
+    stop.wait()
+    workflows.shutdown()
+
+
+if __name__ == "__main__":
+    main()
