@@ -1,8 +1,8 @@
 """The baseline workflow worker: one workflow that calls ACTIVITY_COUNT no-op activities in a row.
 
-The order saga's happy path (workflows/order_saga.py, `_order_steps`) calls three activities:
-reserve_stock, take_payment, confirm_order (between the first two it also waits for an external
-event with a timer beside it; those are not mirrored here). So the baseline calls three.
+The order saga's happy path (workflows/order_saga.py, `_order_steps`) calls two activities:
+reserve_stock, then take_payment, which also confirms the order (between the two it waits for an
+external event with a timer beside it; those are not mirrored here). So the baseline calls two.
 
     python -m loadtests.baseline.app   # DAPR_GRPC_PORT names the baseline's own daprd
 """
@@ -19,7 +19,7 @@ from dapr.ext.workflow import DaprWorkflowContext, WorkflowActivityContext, Work
 from dapr.ext.workflow.logger import LoggerOptions
 
 WORKFLOW_NAME = "baseline_workflow"
-ACTIVITY_COUNT = 3  # the saga's happy path: reserve_stock, take_payment, confirm_order
+ACTIVITY_COUNT = 2  # the saga's happy path: reserve_stock, take_payment (which confirms)
 
 
 def noop(_ctx: WorkflowActivityContext, data: dict) -> dict:

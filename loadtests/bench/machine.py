@@ -10,6 +10,8 @@ from pathlib import Path
 import yaml
 
 from apps.gateway.settings import RateLimitSettings
+from apps.order_service.admission import AdmissionSettings
+from deploy.stack.configuration import sampling_rate
 from deploy.stack.paths import ROOT, dapr_bin, pinned_versions
 from loadtests.bench.k6run import k6_binary
 
@@ -53,8 +55,12 @@ def versions() -> dict[str, str]:
 
 
 def sampling_rates() -> dict[str, str]:
+    override = sampling_rate(os.environ)  # TRACING_SAMPLING_RATE (deploy/stack/configuration.py)
     rates = {}
     for path in sorted((ROOT / "dapr").glob("*.yaml")):
+        if override is not None:
+            rates[path.stem] = override
+            continue
         spec = yaml.safe_load(path.read_text()).get("spec", {})
         rates[path.stem] = str(spec.get("tracing", {}).get("samplingRate", "unset"))
     return rates
@@ -68,7 +74,10 @@ def settings(profile: str) -> dict[str, str]:
         sampling = f"{next(iter(rates.values()))} (every app)"
     return {
         "profile": profile,
-        "tracing samplingRate (dapr/*.yaml)": sampling,
+        "tracing samplingRate (dapr/*.yaml, or TRACING_SAMPLING_RATE)": sampling,
+        "sagas in flight at most (MAX_SAGAS_IN_FLIGHT)": os.environ.get(
+            "MAX_SAGAS_IN_FLIGHT", str(AdmissionSettings.max_in_flight)
+        ),
         "gateway rate limit per token subject": (
             f"{limits.per_second:g}/s, burst {limits.burst}"
             " (RATE_LIMIT_PER_SECOND / RATE_LIMIT_BURST)"
