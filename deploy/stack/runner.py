@@ -22,13 +22,17 @@ from deploy.stack.chaos import (
     proxies,
     toxiproxy_service,
 )
-from deploy.stack.identity import forget_identity_material, new_identity_material
+from deploy.stack.identity import (
+    TRUST_ANCHORS_FILE,
+    forget_identity_material,
+    new_identity_material,
+)
 from deploy.stack.infra import infra_services
 from deploy.stack.paths import CACHE_DIR, LOG_DIR, PID_DIR, ROOT, RUN_DIR
 from deploy.stack.process import Service, http_ok, port_bindable, port_open
 from deploy.stack.runfile import AppSpec, load_runfile
 from deploy.stack.secrets import TOKENS_FILE, forget_tokens, new_tokens
-from deploy.stack.sentry import sentry_service
+from deploy.stack.sentry import SENTRY_ADDRESS, sentry_service
 from deploy.stack.services import app_and_sidecar, control_plane
 from deploy.stack.toxiproxy import TOXIPROXY_API
 
@@ -281,6 +285,7 @@ def up() -> int:
         print(f"    toxiproxy: {TOXIPROXY_API} (proxies: {routes})")
     print(f"    logs:    {LOG_DIR}")
     print(f"    tokens:  {TOKENS_FILE} (sidecars and apps refuse calls without them)")
+    print(f"    mTLS:    Sentry {SENTRY_ADDRESS}, CA {TRUST_ANCHORS_FILE}")
     return 0
 
 
