@@ -2,16 +2,12 @@
 through Dapr, only what the access-control policy of this app's Dapr Configuration
 (dapr/<app-id>.yaml) allows that caller.
 
-The app checks the policy itself because its sidecar cannot, here. daprd (1.18) takes a caller's
-identity only from the SPIFFE ID of its mTLS certificate, issued by Dapr Sentry; this stack runs
-without Sentry, so to daprd every caller has no identity and only the policy's global
-`defaultAction` applies (to all callers alike). What the app can see instead is the caller
-sidecar's `dapr-caller-app-id` header: the caller's sidecar sets it, replacing nothing a client
-sent (a client's own header arrives beside it, so two different values mean a forgery and are
-refused). That makes the header as trustworthy as the sidecar tokens: a process holding only
-the gateway's sidecar token can only make calls that arrive as the gateway's. It does not stop a
-local process that speaks daprd's internal gRPC API (the sidecars' --dapr-internal-grpc-port,
-with neither token nor identity while mTLS is off) and claims any caller id.
+daprd enforces this policy itself, per caller: the stack runs with mTLS (Dapr Sentry, README
+"Security"), so each caller shows the SPIFFE ID of its certificate and daprd refuses what the
+policy does not allow before the app is asked. The app checks it again, a second line for a
+sidecar started with another Configuration: what it sees is the caller sidecar's
+`dapr-caller-app-id` header, set by the caller's sidecar, replacing nothing a client sent (a
+client's own header arrives beside it, so two different values mean a forgery and are refused).
 
 The policy is matched the way daprd matches it (pkg/config/acl_trie.go, pkg/acl/acl.go), so with
 mTLS on both give the same answer: an operation name matches itself and every path below it,

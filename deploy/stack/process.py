@@ -20,6 +20,9 @@ class Service:
     ports: list[int] = field(default_factory=list)  # must be free before anything starts
     prepare: Callable[[], None] | None = None  # runs before the process starts
     after_ready: Callable[[], None] | None = None  # runs once it is ready
+    # Environment known only once an earlier phase is up (daprd's trust anchors: Sentry's CA),
+    # read right before each start.
+    late_env: Callable[[], dict[str, str]] | None = None
     ready_timeout: float = 90.0
     user: str | None = None  # run as this user (PostgreSQL refuses to run as root)
 

@@ -22,11 +22,17 @@ from deploy.stack.chaos import (
     proxies,
     toxiproxy_service,
 )
+from deploy.stack.identity import (
+    TRUST_ANCHORS_FILE,
+    forget_identity_material,
+    new_identity_material,
+)
 from deploy.stack.infra import infra_services
 from deploy.stack.paths import CACHE_DIR, LOG_DIR, PID_DIR, ROOT, RUN_DIR
 from deploy.stack.process import Service, http_ok, port_bindable, port_open
 from deploy.stack.runfile import AppSpec, load_runfile
 from deploy.stack.secrets import TOKENS_FILE, forget_tokens, new_tokens
+from deploy.stack.sentry import SENTRY_ADDRESS, sentry_service
 from deploy.stack.services import app_and_sidecar, control_plane
 from deploy.stack.toxiproxy import TOXIPROXY_API
 
@@ -62,12 +68,13 @@ def profile_from_env() -> str:
 
 
 def plan(profile: str, chaos: bool) -> tuple[list[list[Service]], list[AppSpec]]:
-    """Phases of services, each phase started together once the previous one is ready."""
+    """Phases of services, each phase started together once the previous one is ready. Sentry
+    has a phase of its own: every Dapr process after it asks it for a certificate at start."""
     apps = load_runfile(ROOT / "dapr.yaml", profile)
     if not chaos:  # exactly what `dapr run -f dapr.yaml` starts, beside the infrastructure
         pairs = [s for app in apps for s in app_and_sidecar(app, profile)]
         infra = infra_services(profile, RUN_DIR, CACHE_DIR, None)
-        return [infra, control_plane(), pairs], apps
+        return [infra, [sentry_service()], control_plane(), pairs], apps
     resources: dict[tuple[Path, ...], list[Path]] = {}
     for app in apps:
         key = tuple(app.resources_paths)
@@ -76,7 +83,8 @@ def plan(profile: str, chaos: bool) -> tuple[list[list[Service]], list[AppSpec]]
         app.resources_paths = resources[key]
     pairs = [s for app in apps for s in app_and_sidecar(app, profile, POSTGRES_PROXY_PORT)]
     infra = infra_services(profile, RUN_DIR, CACHE_DIR, (KAFKA_CHAOS_PORT, KAFKA_PROXY_PORT))
-    return [[toxiproxy_service(profile, RUN_DIR, CACHE_DIR)], infra, control_plane(), pairs], apps
+    toxiproxy = toxiproxy_service(profile, RUN_DIR, CACHE_DIR)
+    return [[toxiproxy], infra, [sentry_service()], control_plane(), pairs], apps
 
 
 # ---- process records -------------------------------------------------------------------
@@ -120,6 +128,10 @@ def _start(svc: Service) -> tuple[subprocess.Popen, int]:
             svc.prepare()
         except (RuntimeError, OSError) as err:
             raise StackError(svc.name, f"preparing it failed: {err}", svc.log) from err
+    try:
+        late_env = svc.late_env() if svc.late_env else {}
+    except (RuntimeError, OSError) as err:
+        raise StackError(svc.name, f"its environment is not ready: {err}", svc.log) from err
     argv = svc.argv
     if svc.user and os.geteuid() == 0:
         # setpriv execs the program itself (runuser would stay as a parent that SIGKILLs it
@@ -131,7 +143,7 @@ def _start(svc: Service) -> tuple[subprocess.Popen, int]:
         proc = subprocess.Popen(
             argv,
             cwd=svc.cwd,
-            env={**os.environ, **svc.env},
+            env={**os.environ, **svc.env, **late_env},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -227,8 +239,13 @@ def up() -> int:
     if running:
         say(f"stack already running ({len(running)} processes); `make down` stops it")
         return 0
-    # New tokens for every run, before anything that is given one is planned.
-    new_tokens([app.app_id for app in load_runfile(ROOT / "dapr.yaml", profile)])
+    # New tokens and identities for every run, before anything that is given one is planned.
+    app_ids = [app.app_id for app in load_runfile(ROOT / "dapr.yaml", profile)]
+    new_tokens(app_ids)
+    # Extra Sentry identities for Dapr apps that run beside the stack and share its placement
+    # and scheduler (make bench's baseline: EXTRA_APP_IDENTITIES=bench-baseline).
+    extra = [a for a in os.environ.get("EXTRA_APP_IDENTITIES", "").split(",") if a.strip()]
+    new_identity_material(app_ids + [a.strip() for a in extra])
     try:
         phases, apps = plan(profile, chaos)
     except ValueError as err:  # a setting of this run's environment (deploy/stack/configuration.py)
@@ -271,6 +288,7 @@ def up() -> int:
         print(f"    toxiproxy: {TOXIPROXY_API} (proxies: {routes})")
     print(f"    logs:    {LOG_DIR}")
     print(f"    tokens:  {TOKENS_FILE} (sidecars and apps refuse calls without them)")
+    print(f"    mTLS:    Sentry {SENTRY_ADDRESS}, CA {TRUST_ANCHORS_FILE}")
     return 0
 
 
@@ -331,6 +349,7 @@ def down(quiet: bool = False) -> int:
         _record_path(rec["name"]).unlink(missing_ok=True)
     MODE_FILE.unlink(missing_ok=True)
     forget_tokens()
+    forget_identity_material()
     if not quiet:
         say(f"stopped {len(records)} processes" if records else "nothing was running")
     return 0

@@ -1,16 +1,26 @@
-"""The Dapr control plane and the app/sidecar pairs, as Services the runner starts."""
+"""The Dapr control plane and the app/sidecar pairs, as Services the runner starts. Every Dapr
+process here speaks mTLS only, with a certificate from Sentry (deploy/stack/sentry.py)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 from urllib.parse import quote
 
 from deploy.stack.configuration import app_tracing_env, configuration
+from deploy.stack.identity import SCHEDULER_IDENTITY_DIR
 from deploy.stack.infra import HOST, POSTGRES_PORT
 from deploy.stack.paths import LOG_DIR, ROOT, RUN_DIR, dapr_bin
 from deploy.stack.process import Service, http_ok
 from deploy.stack.runfile import AppSpec
 from deploy.stack.secrets import load_tokens, postgres_password
+from deploy.stack.sentry import (
+    control_plane_mtls_args,
+    daprd_mtls_args,
+    daprd_trust_env,
+    identity_env,
+)
 
 # Placement and scheduler default their health and metrics ports to 8080/9090: moved away. Their
 # API ports are Dapr's 50005/50006 moved below the ephemeral range (dapr.yaml names the same).
@@ -40,7 +50,9 @@ def control_plane() -> list[Service]:
                 "--metrics-listen-address",
                 "127.0.0.1",
                 "--log-as-json",
+                *control_plane_mtls_args(),
             ],
+            env=identity_env("dapr-placement"),
             log=LOG_DIR / "placement.log",
             cwd=RUN_DIR,
             ports=[PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS, PLACEMENT_RAFT],
@@ -67,7 +79,12 @@ def control_plane() -> list[Service]:
                 "--etcd-client-port",
                 str(SCHEDULER_ETCD_CLIENT),
                 "--log-as-json",
+                *control_plane_mtls_args(),
+                # Its own certificate for etcd; by default it goes to $TMPDIR/secrets.
+                "--identity-directory-write",
+                str(SCHEDULER_IDENTITY_DIR),
             ],
+            env=identity_env("dapr-scheduler"),
             log=LOG_DIR / "scheduler.log",
             cwd=RUN_DIR,
             ports=[
@@ -78,9 +95,16 @@ def control_plane() -> list[Service]:
                 SCHEDULER_ETCD_CLIENT + 1,
             ],
             ready=lambda: http_ok(f"http://127.0.0.1:{SCHEDULER_HEALTH}/healthz"),
-            prepare=lambda: scheduler_data.mkdir(parents=True, exist_ok=True),
+            prepare=lambda: _prepare_scheduler(scheduler_data),
         ),
     ]
+
+
+def _prepare_scheduler(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # The scheduler writes its identity as a new directory renamed into place: it refuses to
+    # start if one is there already (a restart during the run).
+    shutil.rmtree(SCHEDULER_IDENTITY_DIR, ignore_errors=True)
 
 
 # components/postgres/secretstore.yaml serves the sidecar's variables with this prefix (and no
@@ -116,11 +140,16 @@ def app_env(app: AppSpec, profile: str, postgres_port: int = POSTGRES_PORT) -> d
 
 
 def sidecar_env(app: AppSpec, profile: str) -> dict[str, str]:
-    """The sidecar's environment: the token it requires (DAPR_API_TOKEN) and the one it sends
-    to its app (APP_API_TOKEN); in the postgres profile, the state store's connection string.
+    """The sidecar's environment: the token it requires (DAPR_API_TOKEN), the one it sends
+    to its app (APP_API_TOKEN) and the one that gets it its certificate from Sentry (a file);
+    in the postgres profile, the state store's connection string.
     Only the sidecars in the secret store's scopes (order-service) load it; the others ignore it."""
     tokens = load_tokens()[app.app_id]
-    env = {"DAPR_API_TOKEN": tokens.dapr, "APP_API_TOKEN": tokens.app or ""}
+    env = {
+        "DAPR_API_TOKEN": tokens.dapr,
+        "APP_API_TOKEN": tokens.app or "",
+        **identity_env(app.app_id),
+    }
     if profile == "postgres":  # the workflow state stays direct to PostgreSQL, chaos mode too
         env[f"{SECRET_ENV_PREFIX}STATESTORE_CONNECTION"] = (
             f"host={HOST} port={POSTGRES_PORT} user=postgres password={postgres_password()} "
@@ -163,6 +192,7 @@ def app_and_sidecar(
         "--scheduler-host-address",
         app.scheduler,
         "--log-as-json",
+        *daprd_mtls_args(),
     ]
     for path in app.resources_paths:
         argv += ["--resources-path", str(path)]
@@ -197,6 +227,7 @@ def app_and_sidecar(
             log=LOG_DIR / f"{app.app_id}.daprd.log",
             cwd=app.app_dir,
             env=sidecar_env(app, profile),
+            late_env=daprd_trust_env,
             ports=[app.http_port, app.grpc_port, app.metrics_port, app.internal_grpc_port],
             ready=lambda: http_ok(f"http://127.0.0.1:{app.http_port}/v1.0/healthz"),
         ),

@@ -22,6 +22,7 @@ import yaml
 from deploy.stack.paths import LOG_DIR, ROOT, RUN_DIR, dapr_bin
 from deploy.stack.process import Service, http_ok
 from deploy.stack.runner import _alive, _record_path, _records, _start, _start_until_ready
+from deploy.stack.sentry import daprd_mtls_args, daprd_trust_env, identity_env
 from deploy.stack.services import PLACEMENT_PORT, SCHEDULER_PORT
 
 APP_ID = "bench-baseline"  # never one of the stack's app ids
@@ -96,6 +97,7 @@ def services(
         *("--config", str(dirs.config), "--resources-path", str(dirs.components)),
         *("--placement-host-address", placement, "--scheduler-host-address", scheduler),
         "--log-as-json",
+        *daprd_mtls_args(),  # the stack's placement and scheduler serve mTLS only
     ]
     app_env = {
         "DAPR_GRPC_PORT": str(GRPC_PORT),
@@ -110,7 +112,8 @@ def services(
             argv=daprd,
             log=LOG_DIR / f"{APP_ID}.daprd.log",
             cwd=dirs.root,
-            env={"DAPR_API_TOKEN": "", "APP_API_TOKEN": ""},
+            env={"DAPR_API_TOKEN": "", "APP_API_TOKEN": "", **identity_env(APP_ID)},
+            late_env=daprd_trust_env,
             ports=[HTTP_PORT, GRPC_PORT, METRICS_PORT, INTERNAL_GRPC_PORT],
             ready=lambda: http_ok(f"http://127.0.0.1:{HTTP_PORT}/v1.0/healthz"),
         ),

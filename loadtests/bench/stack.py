@@ -3,6 +3,7 @@ processes to sample, and waiting for it to be idle between scenarios."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -21,7 +22,9 @@ def running() -> bool:
 
 
 def up() -> None:
-    if subprocess.run([sys.executable, "-m", "deploy.stack", "up"], cwd=ROOT).returncode:
+    # A Sentry identity for the baseline's daprd, which uses the stack's placement and scheduler.
+    env = {**os.environ, "EXTRA_APP_IDENTITIES": BASELINE_PREFIX}
+    if subprocess.run([sys.executable, "-m", "deploy.stack", "up"], cwd=ROOT, env=env).returncode:
         raise SystemExit("the stack did not start (see the error above)")
 
 

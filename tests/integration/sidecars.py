@@ -99,10 +99,13 @@ def _field(number: int, wire: int, payload: bytes | int) -> bytes:
     return varint(number << 3 | wire) + varint(len(payload)) + payload
 
 
-def call_internal(port: int, verb: str, method: str, body: object, caller: str) -> bytes:
+def call_internal(
+    port: int, verb: str, method: str, body: object, caller: str, trust: bytes | None = None
+) -> bytes:
     """What another sidecar sends to a sidecar's internal gRPC API (CallLocal), naming `caller`
-    as the calling app: an InternalInvokeRequest (dapr/proto/internals/v1), no token, no
-    certificate. Returns the raw InternalInvokeResponse; raises grpc.RpcError if refused."""
+    as the calling app: an InternalInvokeRequest (dapr/proto/internals/v1), no token, no client
+    certificate; in plain text, or over TLS trusting the CA certificate `trust` (PEM). Returns
+    the raw InternalInvokeResponse; raises grpc.RpcError if refused."""
     import grpc
     from dapr.proto.common.v1 import common_pb2
 
@@ -118,7 +121,13 @@ def call_internal(port: int, verb: str, method: str, body: object, caller: str) 
         for key, value in headers.items()
     )
     request = _field(1, 0, 1) + metadata + _field(3, 2, message.SerializeToString())  # ver=V1
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    target = f"127.0.0.1:{port}"
+    channel = (
+        grpc.insecure_channel(target)
+        if trust is None
+        else grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=trust))
+    )
+    with channel:
         call = channel.unary_unary(
             "/dapr.proto.internals.v1.ServiceInvocation/CallLocal",
             request_serializer=lambda b: b,

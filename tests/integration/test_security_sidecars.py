@@ -1,10 +1,10 @@
 """Sidecars and apps are locked down: no sidecar serves a call without its own Dapr API token,
-no app a call without its app token; an app may invoke only what the callee's access-control
-policy allows it, and publish or consume only the topics the pub/sub scopes give it; PostgreSQL
-wants its password. Every refused call changes nothing.
+no app a call without its app token; sidecars talk to each other over mTLS only, with
+certificates from the run's Sentry, and each enforces its access-control policy per caller (the
+SPIFFE ID of the caller's certificate); an app may publish or consume only the topics the pub/sub
+scopes give it; PostgreSQL wants its password. Every refused call changes nothing.
 
-What is still open without mTLS is shown last, as an expected failure that turns into an error
-(strict) the day it is closed."""
+Sentry's side (no certificate without a valid token) is in test_security_sentry.py."""
 
 from __future__ import annotations
 
@@ -15,6 +15,12 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from deploy.stack.identity import (
+    IDENTITY_DIR,
+    TOKENS_DIR,
+    TRUST_ANCHORS_FILE,
+    app_spiffe_id,
+)
 from deploy.stack.infra import POSTGRES_PORT
 from deploy.stack.paths import LOG_DIR
 from deploy.stack.runner import _alive, _records
@@ -44,6 +50,18 @@ PRIVATE_APPS = APPS[1:]  # the gateway is public: clients call it with their own
 def is_problem(resp: httpx.Response, status: int) -> bool:
     return resp.status_code == status and resp.headers.get("content-type", "").startswith(
         "application/problem+json"
+    )
+
+
+def refused_by_callee_sidecar(resp: httpx.Response, caller: str) -> bool:
+    """The callee's daprd refused the call under its accessControl, naming the caller by the
+    SPIFFE ID of its certificate: the call never reached the callee app."""
+    expected = f"access control policy has denied access to id: {app_spiffe_id(caller)}"
+    return (
+        resp.status_code == 403
+        and resp.json().get("errorCode") == "ERR_DIRECT_INVOKE"
+        and "PermissionDenied" in resp.text
+        and expected in resp.text
     )
 
 
@@ -78,9 +96,19 @@ def test_the_tokens_file_is_private_and_every_token_its_own(stack):
     assert len(values) == len(set(values)) == 2 * len(APPS) - 1
 
 
+def test_the_identity_material_is_private(stack):
+    """Sentry tokens, Sentry's CA key: the owner's only."""
+    assert IDENTITY_DIR.stat().st_mode & 0o777 == 0o700
+    tokens = sorted(TOKENS_DIR.glob("*.jwt"))
+    assert {t.stem for t in tokens} == {*APPS, "dapr-placement", "dapr-scheduler"}
+    for private in [*tokens, TRUST_ANCHORS_FILE.with_name("issuer.key")]:
+        assert private.stat().st_mode & 0o777 == 0o600, private.name
+
+
 def test_no_log_holds_a_token(stack):
     tokens = load_tokens()
     secret = [t.dapr for t in tokens.values()] + [t.app for t in tokens.values() if t.app]
+    secret += [t.read_text().strip() for t in TOKENS_DIR.glob("*.jwt")]
     for log in LOG_DIR.glob("*.log"):
         text = log.read_text(errors="replace")
         assert not [s for s in secret if s in text], log.name
@@ -205,15 +233,15 @@ def test_the_gateway_may_not_charge_or_refund(api, unique):
     charge = {"orderId": order_id, "customerId": customer, "amount": "5.00"}
     for method, body in [("payments/charge", charge), ("payments/refund", charge)]:
         resp = sidecars.invoke("gateway", "payment-service", "POST", method, body)
-        assert is_problem(resp, 403), resp.text
-    # ...with a caller id of its own choosing beside the one its sidecar sets
+        assert refused_by_callee_sidecar(resp, "gateway"), resp.text
+    # ...with a caller id of its own choosing: the certificate says who calls
     with sidecars.sidecar("gateway") as client:
         resp = client.post(
             "/v1.0/invoke/payment-service/method/payments/charge",
             json=charge,
             headers={"dapr-caller-app-id": "order-service"},
         )
-        assert is_problem(resp, 403), resp.text
+        assert refused_by_callee_sidecar(resp, "gateway"), resp.text
     assert balance(api, customer) == Decimal("10.00")
     assert payments(api, order_id) == []
 
@@ -232,7 +260,22 @@ def test_the_gateway_may_not_charge_or_refund(api, unique):
 )
 def test_an_app_may_invoke_only_what_the_callee_allows_it(stack, via, target, verb, method):
     resp = sidecars.invoke(via, target, verb, method, {})
-    assert is_problem(resp, 403), resp.text
+    assert refused_by_callee_sidecar(resp, via), resp.text
+
+
+def test_the_callee_sidecar_refuses_inventory_service_a_charge(api, unique):
+    """payment-service's daprd itself refuses inventory-service (403 PermissionDenied), by the
+    identity in its certificate: the app is never asked, and nothing changes."""
+    customer, order_id = f"c-{unique}", f"o-{unique}"
+    fund(api, customer, "10.00")
+    charge = {"orderId": order_id, "customerId": customer, "amount": "5.00"}
+    resp = sidecars.invoke(
+        "inventory-service", "payment-service", "POST", "payments/charge", charge
+    )
+    assert refused_by_callee_sidecar(resp, "inventory-service"), resp.text
+    assert "PermissionDenied" in resp.json()["message"]
+    assert balance(api, customer) == Decimal("10.00")
+    assert payments(api, order_id) == []
 
 
 def test_order_service_may_charge(api, unique):
@@ -258,14 +301,9 @@ def test_postgres_wants_its_password(stack):
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
-# ---- open while mTLS is off --------------------------------------------------------------------
+# ---- the sidecars' internal gRPC port: mTLS only ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="without mTLS, daprd's internal gRPC API (--dapr-internal-grpc-port) takes a call "
-    "with neither token nor identity, and the caller id it carries is the caller's word",
-)
 def test_the_internal_grpc_port_refuses_a_caller_without_an_identity(stack, unique):
     import grpc
 
@@ -273,3 +311,27 @@ def test_the_internal_grpc_port_refuses_a_caller_without_an_identity(stack, uniq
     port = sidecars.spec("payment-service").internal_grpc_port
     with pytest.raises(grpc.RpcError):
         sidecars.call_internal(port, "POST", "payments/charge", body, caller="order-service")
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plaintext", "tls-without-client-cert"])
+def test_a_forged_internal_call_is_refused_and_changes_nothing(api, unique, tls):
+    """A local process speaking daprd's internal gRPC API (CallLocal) as order-service: in plain
+    text, or over TLS trusting the run's CA but without a client certificate. The handshake
+    fails before any request is read."""
+    import grpc
+
+    customer, order_id = f"c-{unique}", f"o-{unique}"
+    fund(api, customer, "10.00")
+    trust = TRUST_ANCHORS_FILE.read_bytes() if tls else None
+    port = sidecars.spec("payment-service").internal_grpc_port
+    charge = {"orderId": order_id, "customerId": customer, "amount": "5.00"}
+    forged = [
+        ("POST", "payments/charge", charge),
+        ("PUT", f"accounts/{customer}", {"balance": "999.00"}),
+    ]
+    for verb, method, body in forged:
+        with pytest.raises(grpc.RpcError) as refused:
+            sidecars.call_internal(port, verb, method, body, caller="order-service", trust=trust)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, refused.value.details()
+    assert balance(api, customer) == Decimal("10.00")
+    assert payments(api, order_id) == []

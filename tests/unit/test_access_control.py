@@ -1,6 +1,7 @@
 """apps/common/access.py: the app token, and the Dapr access-control policy that each app enforces
-itself because daprd cannot without mTLS. The matching cases come from daprd 1.18's own tests
-(pkg/acl/acl_test.go), so the app decides as daprd would."""
+itself too (daprd enforces it per caller with mTLS; the app's check is a second line). The
+matching cases come from daprd 1.18's own tests (pkg/acl/acl_test.go), so the app decides as
+daprd would."""
 
 from __future__ import annotations
 
@@ -183,10 +184,10 @@ def test_every_policy_names_every_other_app():
         assert all(p.default_action == "deny" for p in policy.apps.values()), callee
 
 
-def test_without_an_identity_only_the_gateway_refuses():
-    """What daprd does while mTLS is off: every caller gets the global default."""
+def test_a_caller_no_policy_names_is_refused_everywhere():
+    """With mTLS every caller has an identity: one that is none of the platform's apps is denied."""
     defaults = {app: configuration(app)["spec"]["accessControl"]["defaultAction"] for app in APPS}
-    assert defaults == {app: "deny" if app == "gateway" else "allow" for app in APPS}
+    assert defaults == {app: "deny" for app in APPS}
 
 
 def test_every_sidecar_has_its_own_configuration_and_the_same_tracing():
