@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint logs chaos token contracts bench
+.PHONY: run up down status test setup lint logs chaos token contracts bench soak
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -42,6 +42,10 @@ contracts:            ## regenerate contracts/ (AsyncAPI, message schemas, OpenA
 bench:                ## k6 scenarios + the bare-workflow baseline on its own stack; writes docs/bench/ (PROFILE=postgres: docs/bench/postgres/)
 	@bash deploy/setup/install.sh
 	$(PY) -m loadtests.bench
+
+soak:                 ## 20,000 orders in a closed loop (about 40 min): do memory and the state store level off? writes docs/bench/soak/
+	@bash deploy/setup/install.sh
+	$(PY) -m loadtests.bench --size soak
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

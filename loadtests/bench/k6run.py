@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -63,7 +65,7 @@ def parse_time(text: str) -> float:
     return datetime.fromisoformat(f"{head}.{digits[:6].ljust(6, '0')}{zone}").timestamp()
 
 
-def read_points(lines: list[str], result: K6Result) -> None:
+def read_points(lines: Iterable[str], result: K6Result) -> None:
     for line in lines:
         if '"Point"' not in line:
             continue
@@ -98,7 +100,7 @@ def run_k6(
     """Runs k6 in the foreground (its progress on screen); while it runs its PID is in
     `watch` under "k6", so the sampler records the load generator too."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    points = out_dir / f"{title or scenario}.k6.json"
+    points = out_dir / f"{title or scenario}.k6.json.gz"  # k6 gzips a .gz output
     env = {
         **os.environ,
         "SCENARIO": scenario,
@@ -116,6 +118,6 @@ def run_k6(
     finally:
         watch.pop("k6", None)
     result = K6Result(scenario, params, started, time.time(), code)
-    with open(points) as f:
-        read_points(f.readlines(), result)
+    with gzip.open(points, "rt") as f:  # streamed: a soak writes millions of points
+        read_points(f, result)
     return result

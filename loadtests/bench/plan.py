@@ -34,6 +34,10 @@ class Plan:
     baselines: list[BaselineRun]
     customers: int  # one per VU at most
     stock: int
+    # Finished workflow instances purged after this (WORKFLOW_RETENTION); the state store is
+    # sampled and, after the load, must fall back to a tenth of its peak within purge_wait s.
+    retention: str | None = None
+    purge_wait: float = 0.0
 
 
 COMMON = {"TARGET_P99_MS": str(int(TARGET_P99_MS)), "MAX_VUS": "200"}
@@ -95,7 +99,32 @@ SUBSET = Plan(
     baselines=[],
     customers=60,
     stock=1_000,
+    retention="10s",
+    purge_wait=60.0,
 )
+
+# `make soak`: does a long run level off? Closed loop (40 customers, each placing its next order
+# once the last one ended), so the stack runs at its own pace and nothing is shed; retention
+# short enough that purging is in steady state well inside the run.
+SOAK = Plan(
+    size="soak",
+    scenarios=[
+        Scenario(
+            "burst",
+            "20,000 orders, 40 VUs (closed loop), retention 2 min",
+            {**COMMON, "ORDERS": "20000", "VUS": "40", "MAX_VUS": "40"}
+            | {"MAX_SECONDS": "3600", "DRAIN_SECONDS": "120"},
+            label="soak",
+        )
+    ],
+    baselines=[],
+    customers=40,
+    stock=25_000,
+    retention="2m",
+    purge_wait=300.0,
+)
+
+PLANS = {p.size: p for p in (FULL, SUBSET, SOAK)}
 
 
 def saturation_or_start(saturation: float | None, ramp_start: float = 2.0) -> float:

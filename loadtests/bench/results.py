@@ -9,6 +9,7 @@ from pathlib import Path
 
 from loadtests.bench.run import BenchRun
 from loadtests.bench.sampler import Sample
+from loadtests.bench.statestore import StateSample
 from loadtests.bench.summary import RateStep, RunSummary
 
 
@@ -31,4 +32,7 @@ def load(path: Path) -> BenchRun:
         samples=[Sample(**s) for s in doc["samples"]],
         stack_processes=doc["stack_processes"],
         timings=doc["timings"],
+        retention=doc.get("retention"),
+        state=[StateSample(**s) for s in doc.get("state", [])],
+        purged_to=doc.get("purged_to"),
     )

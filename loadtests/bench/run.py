@@ -14,6 +14,7 @@ from loadtests.bench.k6run import K6Result, run_k6
 from loadtests.bench.plan import TARGET_P99_MS, Plan, saturation_or_start
 from loadtests.bench.provision import provision
 from loadtests.bench.sampler import Sample, Sampler
+from loadtests.bench.statestore import StateSample, StateSampler, wait_for_purge
 from loadtests.bench.summary import (
     RateStep,
     RunSummary,
@@ -43,6 +44,9 @@ class BenchRun:
     samples: list[Sample] = field(default_factory=list)
     stack_processes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds: stack start, whole run
+    retention: str | None = None  # WORKFLOW_RETENTION the stack ran with, when the plan set it
+    state: list[StateSample] = field(default_factory=list)  # the workflow state store over time
+    purged_to: int | None = None  # state store rows once the load was over and purged
 
 
 def run(plan: Plan, profile: str, out_dir: Path = RUN_DIR / "bench") -> BenchRun:
@@ -50,11 +54,13 @@ def run(plan: Plan, profile: str, out_dir: Path = RUN_DIR / "bench") -> BenchRun
     bench = BenchRun(profile, plan.size)
     started_stack = not stack.running()
     if started_stack:
-        say(f"starting the stack (profile {profile})")
-        stack.up()
+        retention = {"WORKFLOW_RETENTION": plan.retention} if plan.retention else {}
+        say(f"starting the stack (profile {profile}{_settings(retention)})")
+        stack.up(retention)
+        bench.retention = plan.retention
         bench.timings["stack start"] = time.monotonic() - began
     else:
-        say("a stack is already running: using it, and leaving it running")
+        say("a stack is already running: using it (its own retention), and leaving it running")
     watch: dict[str, int] = {}
 
     def targets() -> dict[str, int]:
@@ -63,10 +69,12 @@ def run(plan: Plan, profile: str, out_dir: Path = RUN_DIR / "bench") -> BenchRun
     try:
         config = provision(BASE_URL, plan.customers, plan.stock, out_dir / "k6-config.json", 180)
         bench.stack_processes = sorted(stack.stack_pids())
-        with Sampler(targets) as sampler:
+        with Sampler(targets) as sampler, StateSampler(profile) as state:
             _scenarios(plan, bench, sampler, config, out_dir, watch)
+            _purged(plan, bench, state)
             _baselines(plan, bench, sampler)
         bench.samples = sampler.snapshot()
+        bench.state = state.samples
     finally:
         baseline.stop()
         if started_stack:
@@ -74,6 +82,22 @@ def run(plan: Plan, profile: str, out_dir: Path = RUN_DIR / "bench") -> BenchRun
             stack.down()
     bench.timings["whole run"] = time.monotonic() - began
     return bench
+
+
+def _settings(env: dict[str, str]) -> str:
+    return "".join(f", {k}={v}" for k, v in env.items())
+
+
+def _purged(plan: Plan, bench: BenchRun, state: StateSampler) -> None:
+    """With a retention in force: wait for the finished instances to be purged, and record the
+    rows left (the state store's level once the load is over)."""
+    if not plan.purge_wait or bench.retention is None or not state.samples:
+        return
+    base, peak = state.samples[0].rows, max(s.rows for s in state.samples)
+    say(f"waiting for the purge (retention {bench.retention}; rows {base} before, peak {peak})")
+    last = wait_for_purge(state, plan.purge_wait)
+    bench.purged_to = None if last is None else last.rows
+    print(f"    state store rows: {base} before, peak {peak}, now {bench.purged_to}", flush=True)
 
 
 def _settle(what: str) -> None:

@@ -21,9 +21,9 @@ def running() -> bool:
     return any(_alive(r) for r in _records())
 
 
-def up() -> None:
+def up(extra_env: dict[str, str] | None = None) -> None:
     # A Sentry identity for the baseline's daprd, which uses the stack's placement and scheduler.
-    env = {**os.environ, "EXTRA_APP_IDENTITIES": BASELINE_PREFIX}
+    env = {**os.environ, "EXTRA_APP_IDENTITIES": BASELINE_PREFIX, **(extra_env or {})}
     if subprocess.run([sys.executable, "-m", "deploy.stack", "up"], cwd=ROOT, env=env).returncode:
         raise SystemExit("the stack did not start (see the error above)")
 

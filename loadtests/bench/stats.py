@@ -65,3 +65,21 @@ def windowed_percentiles(
         ((i + 0.5) * window, {q: percentile(vs, q) for q in quantiles})
         for i, vs in sorted(buckets.items())
     ]
+
+
+def mean_between(points: Sequence[tuple[float, float]], start: float, end: float) -> float:
+    """Mean of the values whose time is in [start, end]; NaN if none."""
+    inside = [v for t, v in points if start <= t <= end]
+    return sum(inside) / len(inside) if inside else math.nan
+
+
+def late_growth(points: Sequence[tuple[float, float]], start: float, end: float) -> float:
+    """How much a series still grew in the second half of [start, end]: the mean over its last
+    tenth relative to the mean around its middle (45-55 %). About 0 for a series that levelled
+    off; about 0.8 for one that grows linearly from 0."""
+    span = end - start
+    middle = mean_between(points, start + 0.45 * span, start + 0.55 * span)
+    last = mean_between(points, start + 0.9 * span, end)
+    if math.isnan(middle) or math.isnan(last) or middle == 0:
+        return math.nan
+    return last / middle - 1

@@ -1,0 +1,177 @@
+"""docs/bench/soak/README.md and its plots, from one soak run (`make soak`): do memory and the
+workflow state store level off under a long steady load?"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - the backend is chosen first
+
+from loadtests.bench import machine, plots  # noqa: E402
+from loadtests.bench.report import _ms, _table  # noqa: E402
+from loadtests.bench.run import BenchRun  # noqa: E402
+from loadtests.bench.stats import late_growth  # noqa: E402
+
+LEVEL = 0.10  # "levelled off": grew less than 10 % over the second half of the load
+
+
+def write_soak_report(bench: BenchRun, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    plots.throughput_and_latency(bench, out / "throughput-latency.png")
+    plots.memory(bench, out / "memory.png")
+    state_store(bench, out / "state-store.png")
+    context = {
+        "machine": machine.machine(),
+        "versions": machine.versions(),
+        "settings": machine.settings(bench.profile),
+    }
+    (out / "README.md").write_text(render(bench, context))
+    return out / "README.md"
+
+
+def state_store(bench: BenchRun, path: Path) -> None:
+    if not bench.state:
+        return
+    t0 = bench.state[0].time
+    fig, rows = plt.subplots(figsize=(11, 4))
+    rows.plot([s.time - t0 for s in bench.state], [s.rows for s in bench.state], color="#1f77b4")
+    rows.set_ylabel("rows", color="#1f77b4")
+    rows.set_xlabel("seconds since the sampler started")
+    size = rows.twinx()
+    size.plot(
+        [s.time - t0 for s in bench.state],
+        [s.bytes / 2**20 for s in bench.state],
+        color="#ff7f0e",
+    )
+    size.set_ylabel("MiB on disk", color="#ff7f0e")
+    rows.set_ylim(bottom=0)
+    size.set_ylim(bottom=0)
+    rows.set_title(f"workflow state store (retention {bench.retention})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _window(bench: BenchRun) -> tuple[float, float]:
+    soak = bench.scenarios[0]
+    return soak.started, soak.last_completion or soak.ended
+
+
+def _rss_series(bench: BenchRun, name: str) -> list[tuple[float, float]]:
+    return [(s.time, s.rss_bytes / 2**20) for s in bench.samples if s.name == name]
+
+
+def _stack_rss(bench: BenchRun) -> list[tuple[float, float]]:
+    """Whole-stack RSS (MiB) per sampler tick (samples of one tick share a second)."""
+    ticks: dict[int, float] = {}
+    for s in bench.samples:
+        if s.name in bench.stack_processes:
+            ticks[int(s.time)] = ticks.get(int(s.time), 0.0) + s.rss_bytes / 2**20
+    return sorted((float(t), v) for t, v in ticks.items())
+
+
+def _at(points: list[tuple[float, float]], when: float) -> float:
+    before = [v for t, v in points if t <= when]
+    return before[-1] if before else math.nan
+
+
+def _num(v: float) -> str:
+    return "n/a" if math.isnan(v) else f"{v:,.0f}"
+
+
+def _growth(g: float) -> str:
+    if math.isnan(g):
+        return "n/a"
+    verdict = "levelled off" if g < LEVEL else "**still growing**"
+    return f"{g * 100:+.1f} % ({verdict})"
+
+
+def _quarters_row(
+    label: str, points: list[tuple[float, float]], start: float, end: float
+) -> list[str]:
+    marks = [start + f * (end - start) for f in (0.1, 0.25, 0.5, 0.75, 1.0)]
+    return [label, *(_num(_at(points, m)) for m in marks), _growth(late_growth(points, start, end))]
+
+
+def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
+    soak = bench.scenarios[0]
+    start, end = _window(bench)
+    rows = [(s.time, float(s.rows)) for s in bench.state]
+    size = [(s.time, s.bytes / 2**20) for s in bench.state]
+    header = ["", "10 %", "25 %", "50 %", "75 %", "end of load", "second half"]
+    levels = [
+        _quarters_row("workflow state store, rows", rows, start, end),
+        _quarters_row("workflow state store, MiB on disk", size, start, end),
+        _quarters_row("whole stack RSS, MiB", _stack_rss(bench), start, end),
+    ]
+    processes = sorted(bench.stack_processes, key=lambda n: -_at(_rss_series(bench, n), end))
+    by_process = [
+        _quarters_row(n, _rss_series(bench, n), start, end)
+        for n in processes
+        if _rss_series(bench, n)
+    ]
+    peak = max((s.rows for s in bench.state), default=0)
+    began = time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(start))
+    lines = [
+        "# Soak report",
+        "",
+        f"Written by `make soak` (`python -m loadtests.bench --size soak`), profile "
+        f"`{bench.profile}`, on {began}; the whole run took "
+        f"{bench.timings.get('whole run', 0):.0f} s. Finished workflow instances were purged "
+        f"{bench.retention} after they ended (`WORKFLOW_RETENTION`; the default is 1 h, so a "
+        "stack with the default levels off at an hour's worth of sagas instead).",
+        "",
+        "## The load",
+        "",
+        *_table(
+            ["orders finished (confirmed)", "took", "sagas/s", "p50 / p95 / p99 ms", "CPU ms/saga"]
+            + ["problems"],
+            [
+                [
+                    f"{soak.finished:,} ({soak.confirmed:,})",
+                    f"{end - start:,.0f} s",
+                    f"{soak.sagas_per_second:.1f}",
+                    f"{_ms(soak.p(50))} / {_ms(soak.p(95))} / {_ms(soak.p(99))}",
+                    _ms(soak.cpu_ms_per_saga),
+                    "; ".join(soak.problems) or "none",
+                ]
+            ],
+        ),
+        "",
+        f"{soak.description}. k6 drives the public API on the same machine (its CPU not counted).",
+        "",
+        "## Does it level off?",
+        "",
+        'Values at fractions of the load (first order to last confirmation); "second half" is '
+        "the mean over the last tenth against the mean around the middle (45-55 %), "
+        f"levelled off if under {LEVEL * 100:.0f} %.",
+        "",
+        *_table(header, levels),
+        "",
+        f"After the load: the state store went from a peak of {peak:,} rows to "
+        f"{bench.purged_to if bench.purged_to is not None else 'n/a'} once the last instances "
+        "were purged.",
+        "",
+        "![state store](state-store.png)",
+        "",
+        "### RSS by process (MiB)",
+        "",
+        *_table(["process", *header[1:]], by_process),
+        "",
+        "![memory](memory.png)",
+        "",
+        "## Throughput and latency over time",
+        "",
+        "![throughput and latency](throughput-latency.png)",
+        "",
+        "## Machine, versions, settings",
+        "",
+        *_table(["", ""], [[k, v] for part in context.values() for k, v in part.items()]),
+        "",
+    ]
+    return "\n".join(lines)
