@@ -18,9 +18,11 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+import yaml
+
 from deploy.stack.identity import NAMESPACE
-from deploy.stack.infra import infra_services
-from deploy.stack.paths import CACHE_DIR, RUN_DIR
+from deploy.stack.infra import HOST, POSTGRES_PORT, infra_services
+from deploy.stack.paths import CACHE_DIR, ROOT, RUN_DIR
 from deploy.stack.process import Service
 from deploy.stack.secrets import SECRETS_DIR, Tokens, write_private
 from deploy.stack.sentry import sentry_service
@@ -28,6 +30,8 @@ from deploy.stack.services import SECRET_ENV_PREFIX, control_plane
 
 CLI_SENTRY_PORT = 50001  # the CLI's fixed localhost:50001 (inside the ephemeral port range)
 CLI_SENTRY_ADDRESS = f"127.0.0.1:{CLI_SENTRY_PORT}"
+# PROFILE=postgres: the run file to give the CLI instead of dapr.yaml (postgres_runfile).
+POSTGRES_RUNFILE = RUN_DIR / "cli" / "dapr.postgres.yaml"
 CLI_ENV_FILE = SECRETS_DIR / "cli.env"  # 0600 in a 0700 directory; deleted by `make down`
 
 
@@ -41,7 +45,41 @@ def infra_phases(profile: str) -> list[list[Service]]:
     ]
 
 
-def cli_env(tokens: Tokens, trust_anchors: str, statestore_connection: str | None) -> str:
+def postgres_runfile(source: Path = ROOT / "dapr.yaml") -> str:
+    """dapr.yaml for PROFILE=postgres under the CLI, which knows no profiles: components/postgres
+    instead of components/sqlite, and each app's DATABASE_URL without its password (libpq reads
+    PGPASSWORD, exported by cli.env). Every path is made absolute, so the file can live in
+    RUN_DIR; appDirPath stays the repository, so the logs stay in its .dapr/logs."""
+    doc = yaml.safe_load(source.read_text())
+    base = source.parent
+    common = doc["common"]
+    common["resourcesPaths"] = [
+        str(
+            (base / p).resolve().with_name("postgres")
+            if Path(p).name == "sqlite"
+            else (base / p).resolve()
+        )
+        for p in common["resourcesPaths"]
+    ]
+    for app in doc["apps"]:
+        app_dir = (base / app["appDirPath"]).resolve()
+        app["appDirPath"] = str(app_dir)
+        app["configFilePath"] = str((app_dir / app["configFilePath"]).resolve())
+        if db := app.get("env", {}).get("DB_NAME"):
+            app["env"]["DATABASE_URL"] = f"postgresql://postgres@{HOST}:{POSTGRES_PORT}/{db}"
+    header = (
+        f"# Written by `PROFILE=postgres make infra` (deploy/stack/cli.py) from {source.name}:\n"
+        "# `dapr run --log-as-json -f` this file for the postgres profile. Do not edit.\n"
+    )
+    return header + yaml.safe_dump(doc, sort_keys=False)
+
+
+def cli_env(
+    tokens: Tokens,
+    trust_anchors: str,
+    statestore_connection: str | None,
+    postgres_password: str | None = None,
+) -> str:
     """The text of cli.env: `export` lines for the shell that runs `dapr run -f dapr.yaml`."""
     values = {
         "DAPR_API_TOKEN": tokens.dapr,  # every sidecar requires it; every app sends it
@@ -52,6 +90,8 @@ def cli_env(tokens: Tokens, trust_anchors: str, statestore_connection: str | Non
     }
     if statestore_connection:  # PROFILE=postgres: the workflow state store's secret
         values[f"{SECRET_ENV_PREFIX}STATESTORE_CONNECTION"] = statestore_connection
+    if postgres_password:  # PROFILE=postgres: the apps' (libpq reads it)
+        values["PGPASSWORD"] = postgres_password
     lines = [
         "# Written by `make infra` (deploy/stack/cli.py) for `dapr run -f dapr.yaml`: source",
         "# it in the shell that runs the CLI. Secrets of this run: never commit or share them.",

@@ -22,7 +22,15 @@ from deploy.stack.chaos import (
     proxies,
     toxiproxy_service,
 )
-from deploy.stack.cli import CLI_ENV_FILE, CLI_SENTRY_ADDRESS, cli_env, infra_phases, write_cli_env
+from deploy.stack.cli import (
+    CLI_ENV_FILE,
+    CLI_SENTRY_ADDRESS,
+    POSTGRES_RUNFILE,
+    cli_env,
+    infra_phases,
+    postgres_runfile,
+    write_cli_env,
+)
 from deploy.stack.identity import (
     TRUST_ANCHORS_FILE,
     forget_identity_material,
@@ -33,7 +41,7 @@ from deploy.stack.infra import infra_services
 from deploy.stack.paths import CACHE_DIR, LOG_DIR, PID_DIR, ROOT, RUN_DIR
 from deploy.stack.process import Service, http_ok, port_bindable, port_open
 from deploy.stack.runfile import AppSpec, load_runfile
-from deploy.stack.secrets import TOKENS_FILE, forget_tokens, new_tokens
+from deploy.stack.secrets import TOKENS_FILE, forget_tokens, new_tokens, postgres_password
 from deploy.stack.sentry import SENTRY_ADDRESS, sentry_service
 from deploy.stack.services import app_and_sidecar, control_plane, sidecar_statestore_connection
 from deploy.stack.toxiproxy import TOXIPROXY_API
@@ -326,20 +334,31 @@ def infra() -> int:
     new_identity_material(app_ids)  # the directory Sentry writes its CA to (tokens unused)
     if not _start_phases(infra_phases(profile), profile, chaos=False, infra=True):
         return 1
-    connection = sidecar_statestore_connection() if profile == "postgres" else None
+    postgres = profile == "postgres"
+    connection = sidecar_statestore_connection() if postgres else None
     some_app = next(t for t in tokens.values() if t.app)
-    write_cli_env(cli_env(some_app, trust_anchors(), connection))
+    password = postgres_password() if postgres else None
+    write_cli_env(cli_env(some_app, trust_anchors(), connection, password))
+    runfile = Path("dapr.yaml")
+    if postgres:
+        POSTGRES_RUNFILE.parent.mkdir(parents=True, exist_ok=True)
+        POSTGRES_RUNFILE.write_text(postgres_runfile())
+        runfile = (
+            POSTGRES_RUNFILE.relative_to(ROOT)
+            if POSTGRES_RUNFILE.is_relative_to(ROOT)
+            else POSTGRES_RUNFILE
+        )
     say(f"infrastructure ready in {time.monotonic() - started:.1f}s (profile {profile})")
     print(f"    Sentry (insecure validator): {CLI_SENTRY_ADDRESS}; placement 127.0.0.1:20005,")
     print(
         "    scheduler 127.0.0.1:20006; Kafka 127.0.0.1:9092; Zipkin http://127.0.0.1:9411/zipkin/"
     )
-    if profile == "postgres":
-        print("    PostgreSQL 127.0.0.1:5433 (README: the CLI runs the sqlite profile's dapr.yaml)")
+    if postgres:
+        print("    PostgreSQL 127.0.0.1:5433")
     print("    now, in the shell that runs the CLI:")
     env_file = CLI_ENV_FILE.relative_to(ROOT) if CLI_ENV_FILE.is_relative_to(ROOT) else CLI_ENV_FILE
     print(f"      source {env_file}")
-    print("      dapr run --log-as-json -f dapr.yaml")
+    print(f"      dapr run --log-as-json -f {runfile}")
     print("    `make down` stops the infrastructure (stop the CLI first, Ctrl-C)")
     return 0
 

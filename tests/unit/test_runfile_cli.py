@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from deploy.stack import services
-from deploy.stack.cli import CLI_SENTRY_PORT
+from deploy.stack.cli import CLI_SENTRY_PORT, cli_env, postgres_runfile
 from deploy.stack.paths import ROOT, dapr_bin, pinned_versions
 from deploy.stack.runfile import load_runfile
 from deploy.stack.secrets import PUBLIC_APPS, Tokens
@@ -123,15 +123,15 @@ def test_every_field_is_one_the_cli_knows_with_its_type() -> None:
         assert "appDirPath" in app, "the CLI refuses an app without appDirPath"
 
 
-def cli_view(app: dict, common: dict) -> dict:
+def cli_view(app: dict, common: dict, runfile: Path = RUNFILE) -> dict:
     """The app as the CLI merges it: app fields over common ones, envs merged, paths absolute
     (common's relative to the run file, the app's relative to its appDirPath)."""
-    app_dir = (RUNFILE.parent / app["appDirPath"]).resolve()
+    app_dir = (runfile.parent / app["appDirPath"]).resolve()
     merged = {**common, **app, "env": {**common.get("env", {}), **app.get("env", {})}}
     for key in ("configFilePath",):
-        base = app_dir if key in app else RUNFILE.parent
+        base = app_dir if key in app else runfile.parent
         merged[key] = str((base / merged[key]).resolve())
-    base = app_dir if "resourcesPaths" in app else RUNFILE.parent
+    base = app_dir if "resourcesPaths" in app else runfile.parent
     merged["resourcesPaths"] = [str((base / p).resolve()) for p in merged["resourcesPaths"]]
     merged["appDirPath"] = str(app_dir)
     return merged
@@ -280,3 +280,29 @@ def test_every_flag_the_cli_would_pass_is_one_the_built_daprd_has() -> None:
     for app in run["apps"]:
         missing = set(cli_daprd_flags(cli_view(app, run["common"]))) - known
         assert not missing, f"{app['appID']}: daprd has no {missing}"
+
+
+def test_the_postgres_run_file_make_infra_writes(tmp_path: Path) -> None:
+    """PROFILE=postgres under the CLI: a run file in RUN_DIR with every path absolute, the
+    postgres components (as the runner picks them), each app's DATABASE_URL without a password
+    (cli.env exports PGPASSWORD), and the same ports and flags as dapr.yaml."""
+    runfile = tmp_path / "dapr.postgres.yaml"
+    runfile.write_text(postgres_runfile())
+    run = yaml.safe_load(runfile.read_text())
+    check_fields("common", run["common"], SHARED)
+    base = doc()
+    runner = {a.app_id: a for a in load_runfile(RUNFILE, "postgres")}
+    for app, original in zip(run["apps"], base["apps"], strict=True):
+        check_fields(f"app {app['appID']}", app, APP_FIELDS)
+        view = cli_view(app, run["common"], runfile)
+        assert view["appDirPath"] == str(ROOT)
+        assert view["resourcesPaths"] == [str(p) for p in runner[app["appID"]].resources_paths]
+        assert all(Path(p).is_dir() for p in view["resourcesPaths"])
+        assert view["resourcesPaths"][-1].endswith("components/postgres")
+        expected = cli_daprd_flags(cli_view(original, base["common"]))
+        expected["--resources-path"] = view["resourcesPaths"]
+        assert cli_daprd_flags(view) == expected, app["appID"]
+        if db := original.get("env", {}).get("DB_NAME"):
+            assert view["env"]["DATABASE_URL"] == f"postgresql://postgres@127.0.0.1:5433/{db}"
+    text = cli_env(Tokens("d", "a"), "PEM", "host=x password=p", postgres_password="p")
+    assert "export PGPASSWORD=p" in text.splitlines()
