@@ -48,16 +48,20 @@ def manifests(helm: Path) -> list[dict]:
     return render(helm)
 
 
-def dapr_crd_files() -> list[Path]:
-    """Dapr's CRDs from the module the runtime is built from (in the module cache after
+def dapr_module() -> Path:
+    """The github.com/dapr/dapr module the runtime is built from (in the module cache after
     deploy/setup/dapr.sh; `go mod download` fetches it otherwise)."""
     module = f"github.com/dapr/dapr@v{VERSIONS['DAPR_VERSION']}"
     done = subprocess.run(
         ["go", "mod", "download", "-json", module], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, f"go mod download {module}: {done.stdout}{done.stderr}"
-    files = sorted((Path(json.loads(done.stdout)["Dir"]) / "charts/dapr/crds").glob("*.yaml"))
-    assert files, f"no CRDs in {module}'s charts/dapr/crds"
+    return Path(json.loads(done.stdout)["Dir"])
+
+
+def dapr_crd_files() -> list[Path]:
+    files = sorted((dapr_module() / "charts/dapr/crds").glob("*.yaml"))
+    assert files, "no CRDs in the dapr module's charts/dapr/crds"
     return files
 
 

@@ -4,6 +4,7 @@ system: the same access lists, resiliency policies, pub/sub scopes, topics and a
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import yaml
 
 from deploy.stack.infra import TOPICS
 from deploy.stack.paths import ROOT
-from tests.k8s.conftest import CHART, NAMESPACE, render
+from tests.k8s.conftest import CHART, NAMESPACE, dapr_module, render
 
 
 def repo_yaml(path: str) -> dict:
@@ -112,3 +113,15 @@ def test_no_secret_is_inline(helm: Path, manifests: list[dict]) -> None:
     # A changed Secret name reaches every reference.
     renamed = render(helm, "--set", "secrets.postgres.name=pg-elsewhere")
     assert "order-platform-postgres" not in yaml.safe_dump_all(renamed)
+
+
+def test_every_dapr_annotation_is_one_the_injector_knows(manifests: list[dict]) -> None:
+    """The API server takes any annotation; Dapr's sidecar injector ignores one it does not
+    know. So each dapr.io/ annotation must be a key of the injector (the runtime's version)."""
+    source = (dapr_module() / "pkg/injector/annotations/annotations.go").read_text()
+    known = set(re.findall(r'"(dapr\.io/[a-z0-9-]+)"', source))
+    assert len(known) > 40, "the injector's annotation keys were not found"
+    for deployment in named(manifests, "Deployment").values():
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+        used = {key for key in annotations if key.startswith("dapr.io/")}
+        assert used <= known, f"{deployment['metadata']['name']}: unknown {used - known}"
