@@ -246,6 +246,8 @@ def up() -> int:
     profile, chaos = profile_from_env(), chaos_from_env()
     started = time.monotonic()
     running = [r for r in _records() if _alive(r)]
+    if running and _infra_only():
+        raise StackError("up", "`make infra` is running (no apps): `make down` first")
     if running:
         say(f"stack already running ({len(running)} processes); `make down` stops it")
         return 0
@@ -442,6 +444,14 @@ def start_one(name: str) -> None:
     phases, _apps = plan(*_running_mode())
     svc = next(s for phase in phases for s in phase if s.name == name)
     _start_until_ready(svc, *_start(svc))
+
+
+def _infra_only() -> bool:
+    """True if what runs was started by `make infra` (for the dapr CLI), not `make up`."""
+    try:
+        return bool(json.loads(MODE_FILE.read_text()).get("infra"))
+    except (OSError, ValueError):
+        return False
 
 
 def _running_mode() -> tuple[str, bool]:
