@@ -2,13 +2,16 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint logs chaos token contracts bench soak
+.PHONY: run up down status test setup lint logs chaos token contracts bench soak infra k8s-check
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
 
 up: setup             ## start everything detached; returns once all is ready
 	$(PY) -m deploy.stack up
+
+infra: setup          ## only Kafka, Zipkin, Sentry, placement, scheduler (PostgreSQL: PROFILE=postgres), for `dapr run -f dapr.yaml`
+	$(PY) -m deploy.stack infra
 
 down:                 ## stop everything `up`/`run` started (by PID), nothing else
 	@if [ -x $(PY) ]; then $(PY) -m deploy.stack down; else echo "nothing was set up"; fi
@@ -28,7 +31,7 @@ token:                ## a development bearer token, alone on stdout: make -s to
 	@$(PY) -m apps.gateway.devtoken --sub "$(SUB)" --role "$(ROLE)" --minutes "$(or $(MINUTES),60)"
 
 test:                 ## install what is missing, then the whole suite on both profiles
-	@WITH_POSTGRES=1 bash deploy/setup/install.sh
+	@WITH_POSTGRES=1 WITH_KUBE=1 bash deploy/setup/install.sh
 	bash tests/run.sh
 
 chaos:                ## every fault of tests/chaos on both profiles, 200 orders each (long); writes docs/chaos.md
@@ -46,6 +49,11 @@ bench:                ## k6 scenarios + the bare-workflow baseline on its own st
 soak:                 ## 20,000 orders in a closed loop (about 40 min): do memory and the state store level off? writes docs/bench/soak/
 	@bash deploy/setup/install.sh
 	$(PY) -m loadtests.bench --size soak
+
+k8s-check:            ## helm lint, then every manifest of deploy/k8s through a real kube-apiserver's server-side dry run
+	@bash deploy/setup/python.sh
+	@bash deploy/setup/kube.sh
+	$(PY) -m pytest tests/k8s -q
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

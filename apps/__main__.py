@@ -1,4 +1,6 @@
-"""`python -m apps <app-id>`: serve one app on 127.0.0.1:$APP_PORT (set by the runner or dapr)."""
+"""`python -m apps <app-id>`: serve one app on 127.0.0.1:$APP_PORT (set by the runner or dapr).
+APP_HOST moves the address: in a Kubernetes pod the kubelet's probes and the Service reach the
+app on the pod's address (deploy/k8s sets 0.0.0.0); on one machine the loopback is the default."""
 
 import os
 import sys
@@ -20,7 +22,7 @@ if __name__ == "__main__":
     os.environ.setdefault("APP_ID", app_id)
     uvicorn.run(
         MODULES[app_id],
-        host="127.0.0.1",
+        host=os.environ.get("APP_HOST", "127.0.0.1"),
         port=int(os.environ["APP_PORT"]),
         log_config=None,
         access_log=False,

@@ -7,6 +7,10 @@ first (app log lines carry `order_id` and `trace_id`; the gateway's order view h
 so lines that carry only the trace id (sidecars, the gateway's request line) are selected too.
 App and sidecar logs are JSON lines with `time`; Kafka, Zipkin and PostgreSQL logs are plain
 text with a timestamp at the start of most lines (a line without one keeps its predecessor's).
+
+Apps started by the real dapr CLI (`make infra`, then `dapr run -f dapr.yaml`) log to
+`<appDirPath>/.dapr/logs/` instead (`<app-id>_app_<time>.log`, `<app-id>_daprd_<time>.log`): those
+files are read too, the CLI's `== APP - <app-id> == ` prefix (and colour codes) taken off.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import yaml
 
 from apps.gateway.devtoken import issue
 from apps.gateway.tokens import Role
-from deploy.stack.paths import LOG_DIR
+from deploy.stack.paths import LOG_DIR, ROOT
 
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 TIMESTAMP = re.compile(
@@ -34,6 +39,9 @@ TIMESTAMP = re.compile(
 )
 EPOCH = datetime.min.replace(tzinfo=UTC)
 STAMP_STARTS = set("{[0123456789")
+# What the dapr CLI puts before each line of an app's output in its log file.
+CLI_APP_PREFIX = re.compile(r"^== APP - [^ ]+ == ")
+ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -61,13 +69,31 @@ def parse_time(text: str) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def mentions(log_dir: Path, needles: set[str]) -> Iterator[Line]:
+def cli_log_dirs(runfile: Path = ROOT / "dapr.yaml") -> list[Path]:
+    """Where the dapr CLI writes the logs of the apps of a run file: <appDirPath>/.dapr/logs."""
+    try:
+        apps = yaml.safe_load(runfile.read_text()).get("apps", [])
+    except (OSError, yaml.YAMLError, AttributeError):
+        return []
+    dirs = {
+        (runfile.parent / app.get("appDirPath", ".") / ".dapr" / "logs").resolve() for app in apps
+    }
+    return sorted(dirs)
+
+
+def plain(raw: str) -> str:
+    """A log line without its newline, colour codes and the CLI's app prefix."""
+    return CLI_APP_PREFIX.sub("", ANSI_CODE.sub("", raw.rstrip("\n")))
+
+
+def mentions(log_dirs: Path | list[Path], needles: set[str]) -> Iterator[Line]:
     """Lines of every log file that contain one of `needles`, with their time."""
-    for path in sorted(log_dir.glob("*.log")):
+    dirs = [log_dirs] if isinstance(log_dirs, Path) else log_dirs
+    for path in sorted(p for d in dirs for p in d.glob("*.log")):
         stamped = ""  # the last line that may start with a timestamp
         with path.open(errors="replace") as lines:
             for raw in lines:
-                text = raw.rstrip("\n")
+                text = plain(raw)
                 if any(needle in text for needle in needles):
                     moment = parse_time(text) or parse_time(stamped) or EPOCH
                     yield Line(moment, path.name, text)
@@ -107,7 +133,7 @@ def trace_id_from_gateway(order_id: str) -> str | None:
         return None
 
 
-def merged(wanted: str, log_dir: Path) -> list[Line]:
+def merged(wanted: str, log_dir: Path | list[Path]) -> list[Line]:
     needles = {wanted}
     if not TRACE_ID.match(wanted):  # an order id: bring in its trace(s)
         needles |= trace_ids_in_logs(wanted, mentions(log_dir, {wanted}))
@@ -122,19 +148,25 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m deploy.logs", description=__doc__.split("\n")[0]
     )
     parser.add_argument("id", help="an order id or a trace id (32 hex digits)")
-    parser.add_argument("--dir", type=Path, default=LOG_DIR, help=f"log directory ({LOG_DIR})")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        action="append",
+        help=f"a log directory (default: {LOG_DIR} and the dapr CLI's <appDirPath>/.dapr/logs)",
+    )
     args = parser.parse_args(argv)
     wanted = args.id.strip()
     if TRACE_ID.match(wanted.lower()):
         wanted = wanted.lower()
     if len(wanted) < 8:
         parser.error("give a whole order id or trace id")
-    if not args.dir.is_dir():
-        print(f"no log directory {args.dir}: has the stack run?", file=sys.stderr)
+    dirs = [d for d in (args.dir or [LOG_DIR, *cli_log_dirs()]) if d.is_dir()]
+    if not dirs:
+        print(f"no log directory {LOG_DIR}: has the stack run?", file=sys.stderr)
         return 1
-    chosen = merged(wanted, args.dir)
+    chosen = merged(wanted, dirs)
     if not chosen:
-        print(f"no line in {args.dir} mentions {wanted}", file=sys.stderr)
+        print(f"no line in {', '.join(map(str, dirs))} mentions {wanted}", file=sys.stderr)
         return 1
     width = max(len(line.source) for line in chosen)
     for line in chosen:

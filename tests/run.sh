@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite: lint, unit tests and the stack-independent contract tests (consumer pacts,
-# published documents and their drift, the deliberate break), the integration tests and the
+# published documents and their drift, the deliberate break), the Kubernetes check (tests/k8s:
+# deploy/k8s rendered by helm, every manifest dry-run by a real kube-apiserver on random loopback
+# ports; no stack, no stack port), the integration tests and the
 # stack-dependent contract tests (provider verification, captured messages) on the real stack
 # once per profile (embedded SQLite, then PostgreSQL) followed by the second-language check of
 # the messages that run captured, a short k6 bench run (loadtests/bench, BENCH_SIZE=subset:
@@ -21,6 +23,8 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --exit-code
   echo "contracts/pacts differ from the committed pacts: commit what the consumer tests wrote" >&2
   exit 1
 fi
+echo "==> Kubernetes: helm lint, the chart against the repository's files, kube-apiserver dry run"
+$py -m pytest tests/k8s -q
 for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> integration tests and provider verification, profile $profile"
   PROFILE=$profile $py -m pytest tests/integration tests/contracts/stack -q

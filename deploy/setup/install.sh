@@ -15,4 +15,7 @@ bash "$here/node.sh"  # tests/contracts/ts: the second-language contract check
 if [[ "${PROFILE:-}" == "postgres" || "${WITH_POSTGRES:-}" == "1" ]]; then
   bash "$here/postgres.sh" >/dev/null
 fi
+if [[ "${WITH_KUBE:-}" == "1" ]]; then
+  bash "$here/kube.sh"  # make k8s-check, the k8s step of make test: kube-apiserver, etcd, helm
+fi
 say "set-up complete in $((SECONDS - start))s (cache: $CACHE_DIR)"

@@ -27,12 +27,21 @@ class AppSpec:
     health_check: bool
     health_interval: int
     health_threshold: int
+    listen_addresses: str = "127.0.0.1"
+    app_protocol: str = "http"
     env: dict[str, str] = field(default_factory=dict)
 
 
 # Keys the dapr CLI would fill with defaults (50005/50006) or random free ports, which may lie in
 # the ephemeral port range: this stack fixes every port, so dapr.yaml must give them.
-REQUIRED = ("daprGRPCPort", "daprInternalGRPCPort", "placementHostAddress", "schedulerHostAddress")
+# apiListenAddresses: the CLI's default is every interface; the stack listens on the loopback.
+REQUIRED = (
+    "daprGRPCPort",
+    "daprInternalGRPCPort",
+    "placementHostAddress",
+    "schedulerHostAddress",
+    "apiListenAddresses",
+)
 
 
 def load_runfile(path: Path, profile: str) -> list[AppSpec]:
@@ -69,6 +78,8 @@ def load_runfile(path: Path, profile: str) -> list[AppSpec]:
                 health_check=bool(merged.get("enableAppHealthCheck", False)),
                 health_interval=int(merged.get("appHealthProbeInterval", 5)),
                 health_threshold=int(merged.get("appHealthThreshold", 3)),
+                listen_addresses=str(merged["apiListenAddresses"]),
+                app_protocol=str(merged.get("appProtocol", "http")),
                 env={k: str(v) for k, v in merged["env"].items()},
             )
         )

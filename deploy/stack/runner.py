@@ -22,18 +22,28 @@ from deploy.stack.chaos import (
     proxies,
     toxiproxy_service,
 )
+from deploy.stack.cli import (
+    CLI_ENV_FILE,
+    CLI_SENTRY_ADDRESS,
+    POSTGRES_RUNFILE,
+    cli_env,
+    infra_phases,
+    postgres_runfile,
+    write_cli_env,
+)
 from deploy.stack.identity import (
     TRUST_ANCHORS_FILE,
     forget_identity_material,
     new_identity_material,
+    trust_anchors,
 )
 from deploy.stack.infra import infra_services
 from deploy.stack.paths import CACHE_DIR, LOG_DIR, PID_DIR, ROOT, RUN_DIR
 from deploy.stack.process import Service, http_ok, port_bindable, port_open
 from deploy.stack.runfile import AppSpec, load_runfile
-from deploy.stack.secrets import TOKENS_FILE, forget_tokens, new_tokens
+from deploy.stack.secrets import TOKENS_FILE, forget_tokens, new_tokens, postgres_password
 from deploy.stack.sentry import SENTRY_ADDRESS, sentry_service
-from deploy.stack.services import app_and_sidecar, control_plane
+from deploy.stack.services import app_and_sidecar, control_plane, sidecar_statestore_connection
 from deploy.stack.toxiproxy import TOXIPROXY_API
 
 PROFILES = ("sqlite", "postgres")
@@ -236,6 +246,8 @@ def up() -> int:
     profile, chaos = profile_from_env(), chaos_from_env()
     started = time.monotonic()
     running = [r for r in _records() if _alive(r)]
+    if running and _infra_only():
+        raise StackError("up", "`make infra` is running (no apps): `make down` first")
     if running:
         say(f"stack already running ({len(running)} processes); `make down` stops it")
         return 0
@@ -250,29 +262,9 @@ def up() -> int:
         phases, apps = plan(profile, chaos)
     except ValueError as err:  # a setting of this run's environment (deploy/stack/configuration.py)
         raise StackError("configuration", str(err)) from err
-    taken = [
-        (port, svc.name)
-        for phase in phases
-        for svc in phase
-        for port in svc.ports
-        if port_open(port)
-    ]
-    if taken:
-        for port, name in taken:
-            print(f"ERROR [{name}]: port {port} on 127.0.0.1 is already in use", file=sys.stderr)
+    if not _start_phases(phases, profile, chaos):
         return 1
-    _warn_ephemeral_overlap([port for phase in phases for svc in phase for port in svc.ports])
-    _fresh_logs()
-    (RUN_DIR / "data").mkdir(parents=True, exist_ok=True)  # SQLite files of apps and sidecars
-    MODE_FILE.write_text(json.dumps({"profile": profile, "chaos": chaos}))
-    mode = " in chaos mode (Toxiproxy)" if chaos else ""
-    say(f"starting the stack (profile {profile}){mode}; logs in {LOG_DIR}")
     try:
-        for phase in phases:
-            procs = [(svc, *_start(svc)) for svc in phase]
-            for svc, proc, log_offset in procs:
-                _start_until_ready(svc, proc, log_offset)
-                say(f"{svc.name} ready")
         for app in apps:
             _wait_app_ready(app)
     except StackError as err:
@@ -289,6 +281,87 @@ def up() -> int:
     print(f"    logs:    {LOG_DIR}")
     print(f"    tokens:  {TOKENS_FILE} (sidecars and apps refuse calls without them)")
     print(f"    mTLS:    Sentry {SENTRY_ADDRESS}, CA {TRUST_ANCHORS_FILE}")
+    return 0
+
+
+def _start_phases(
+    phases: list[list[Service]], profile: str, chaos: bool, infra: bool = False
+) -> bool:
+    """Checks the ports, then starts the phases in order; on a failure reports it, stops what
+    started and returns False."""
+    taken = [
+        (port, svc.name)
+        for phase in phases
+        for svc in phase
+        for port in svc.ports
+        if port_open(port)
+    ]
+    if taken:
+        for port, name in taken:
+            print(f"ERROR [{name}]: port {port} on 127.0.0.1 is already in use", file=sys.stderr)
+        return False
+    _warn_ephemeral_overlap([port for phase in phases for svc in phase for port in svc.ports])
+    _fresh_logs()
+    (RUN_DIR / "data").mkdir(parents=True, exist_ok=True)  # SQLite files of apps and sidecars
+    MODE_FILE.write_text(json.dumps({"profile": profile, "chaos": chaos, "infra": infra}))
+    mode = " in chaos mode (Toxiproxy)" if chaos else ""
+    what = "the infrastructure" if infra else "the stack"
+    say(f"starting {what} (profile {profile}){mode}; logs in {LOG_DIR}")
+    try:
+        for phase in phases:
+            procs = [(svc, *_start(svc)) for svc in phase]
+            for svc, proc, log_offset in procs:
+                _start_until_ready(svc, proc, log_offset)
+                say(f"{svc.name} ready")
+    except StackError as err:
+        _report(err)
+        down(quiet=True)
+        return False
+    return True
+
+
+def infra() -> int:
+    """`make infra`: Kafka, Zipkin (PostgreSQL), Sentry, placement and scheduler, for apps the
+    dapr CLI starts (deploy/stack/cli.py); writes the environment the CLI's shell needs."""
+    profile = profile_from_env()
+    if chaos_from_env():
+        raise StackError("infra", "CHAOS=1 needs the whole stack: use `make up`")
+    started = time.monotonic()
+    running = [r for r in _records() if _alive(r)]
+    if running:
+        say(f"already running ({len(running)} processes); `make down` stops it")
+        return 0
+    app_ids = [app.app_id for app in load_runfile(ROOT / "dapr.yaml", profile)]
+    tokens = new_tokens(app_ids, shared=True)
+    new_identity_material(app_ids)  # the directory Sentry writes its CA to (tokens unused)
+    if not _start_phases(infra_phases(profile), profile, chaos=False, infra=True):
+        return 1
+    postgres = profile == "postgres"
+    connection = sidecar_statestore_connection() if postgres else None
+    some_app = next(t for t in tokens.values() if t.app)
+    password = postgres_password() if postgres else None
+    write_cli_env(cli_env(some_app, trust_anchors(), connection, password))
+    runfile = Path("dapr.yaml")
+    if postgres:
+        POSTGRES_RUNFILE.parent.mkdir(parents=True, exist_ok=True)
+        POSTGRES_RUNFILE.write_text(postgres_runfile())
+        runfile = (
+            POSTGRES_RUNFILE.relative_to(ROOT)
+            if POSTGRES_RUNFILE.is_relative_to(ROOT)
+            else POSTGRES_RUNFILE
+        )
+    say(f"infrastructure ready in {time.monotonic() - started:.1f}s (profile {profile})")
+    print(f"    Sentry (insecure validator): {CLI_SENTRY_ADDRESS}; placement 127.0.0.1:20005,")
+    print(
+        "    scheduler 127.0.0.1:20006; Kafka 127.0.0.1:9092; Zipkin http://127.0.0.1:9411/zipkin/"
+    )
+    if postgres:
+        print("    PostgreSQL 127.0.0.1:5433")
+    print("    now, in the shell that runs the CLI:")
+    env_file = CLI_ENV_FILE.relative_to(ROOT) if CLI_ENV_FILE.is_relative_to(ROOT) else CLI_ENV_FILE
+    print(f"      source {env_file}")
+    print(f"      dapr run --log-as-json -f {runfile}")
+    print("    `make down` stops the infrastructure (stop the CLI first, Ctrl-C)")
     return 0
 
 
@@ -348,6 +421,7 @@ def down(quiet: bool = False) -> int:
             os.killpg(rec["pid"], signal.SIGKILL)
         _record_path(rec["name"]).unlink(missing_ok=True)
     MODE_FILE.unlink(missing_ok=True)
+    CLI_ENV_FILE.unlink(missing_ok=True)
     forget_tokens()
     forget_identity_material()
     if not quiet:
@@ -370,6 +444,14 @@ def start_one(name: str) -> None:
     phases, _apps = plan(*_running_mode())
     svc = next(s for phase in phases for s in phase if s.name == name)
     _start_until_ready(svc, *_start(svc))
+
+
+def _infra_only() -> bool:
+    """True if what runs was started by `make infra` (for the dapr CLI), not `make up`."""
+    try:
+        return bool(json.loads(MODE_FILE.read_text()).get("infra"))
+    except (OSError, ValueError):
+        return False
 
 
 def _running_mode() -> tuple[str, bool]:
@@ -434,7 +516,7 @@ def _rss_kb(pid: int) -> int:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"up": up, "down": down, "run": run, "status": status}
+    commands = {"up": up, "down": down, "run": run, "status": status, "infra": infra}
     if len(argv) != 1 or argv[0] not in commands:
         print(f"usage: python -m deploy.stack {{{','.join(commands)}}}", file=sys.stderr)
         return 2

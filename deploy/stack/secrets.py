@@ -58,9 +58,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)  # 256 bits; letters, digits, - and _: safe in any header
 
 
-def new_tokens(app_ids: list[str]) -> dict[str, Tokens]:
+def new_tokens(app_ids: list[str], shared: bool = False) -> dict[str, Tokens]:
+    """shared: one sidecar token and one app token for every app (`make infra`: the dapr CLI's
+    sidecars all inherit its environment, so they cannot each have their own)."""
+    one_dapr, one_app = new_token(), new_token()
     tokens = {
-        app_id: Tokens(dapr=new_token(), app=None if app_id in PUBLIC_APPS else new_token())
+        app_id: Tokens(
+            dapr=one_dapr if shared else new_token(),
+            app=None if app_id in PUBLIC_APPS else (one_app if shared else new_token()),
+        )
         for app_id in app_ids
     }
     doc = {app_id: {"dapr": t.dapr, "app": t.app} for app_id, t in tokens.items()}

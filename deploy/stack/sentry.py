@@ -41,13 +41,31 @@ def sentry_configuration(template: Path, jwks_file: Path) -> str:
     return header + yaml.safe_dump(doc, sort_keys=False)
 
 
-def sentry_service() -> Service:
+def insecure_sentry_configuration(template: Path) -> str:
+    """`template` without its token validators: Sentry's default "insecure" one then signs a
+    certificate for any app id to anyone who asks (`make infra`, for the dapr CLI, whose daprd
+    processes share one environment and so cannot each show a token of their own)."""
+    doc = yaml.safe_load(template.read_text())
+    doc["spec"]["mtls"].pop("tokenValidators", None)
+    header = (
+        f"# Written by deploy/stack/sentry.py from {template.name} for `make infra`, without"
+        " token validators (insecure: any app id to anyone who asks); do not edit.\n"
+    )
+    return header + yaml.safe_dump(doc, sort_keys=False)
+
+
+def sentry_service(port: int = SENTRY_PORT, validate_tokens: bool = True) -> Service:
+    """validate_tokens: Sentry's jwks validator with the run's JWKS (`make up`); without it,
+    the insecure validator (`make infra`, see insecure_sentry_configuration)."""
     config = RUN_DIR / "sentry" / "config.yaml"
 
     def prepare() -> None:
+        config.parent.mkdir(parents=True, exist_ok=True)
+        if not validate_tokens:
+            config.write_text(insecure_sentry_configuration(SENTRY_CONFIG_TEMPLATE))
+            return
         if not JWKS_FILE.is_file():
             raise RuntimeError(f"no {JWKS_FILE}: the run's identity material is missing")
-        config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(sentry_configuration(SENTRY_CONFIG_TEMPLATE, JWKS_FILE))
 
     return Service(
@@ -62,7 +80,7 @@ def sentry_service() -> Service:
             "--trust-domain",
             CONTROL_PLANE_TRUST_DOMAIN,
             "--port",
-            str(SENTRY_PORT),
+            str(port),
             "--listen-address",
             "127.0.0.1",
             "--healthz-port",
@@ -72,25 +90,29 @@ def sentry_service() -> Service:
         ],
         log=LOG_DIR / "sentry.log",
         cwd=RUN_DIR,
-        ports=[SENTRY_PORT, SENTRY_HEALTH],
+        ports=[port, SENTRY_HEALTH],
         ready=lambda: http_ok(f"http://127.0.0.1:{SENTRY_HEALTH}/healthz"),
         prepare=prepare,
         ready_timeout=30.0,
     )
 
 
-def identity_env(name: str) -> dict[str, str]:
-    """Where a Dapr process finds the token that gets it its certificate. NAMESPACE is set so
-    one in the caller's shell cannot change the SPIFFE ID it asks for."""
-    return {"DAPR_SENTRY_TOKEN_FILE": str(token_file(name)), "NAMESPACE": NAMESPACE}
+def identity_env(name: str, with_token: bool = True) -> dict[str, str]:
+    """Where a Dapr process finds the token that gets it its certificate (none for an insecure
+    Sentry, which refuses a token it has no validator for). NAMESPACE is set so one in the
+    caller's shell cannot change the SPIFFE ID it asks for."""
+    env = {"NAMESPACE": NAMESPACE}
+    if with_token:
+        env["DAPR_SENTRY_TOKEN_FILE"] = str(token_file(name))
+    return env
 
 
-def control_plane_mtls_args() -> list[str]:
+def control_plane_mtls_args(sentry_address: str = SENTRY_ADDRESS) -> list[str]:
     """Placement's and scheduler's flags: serve mTLS only, with a certificate from Sentry."""
     return [
         "--tls-enabled",
         "--sentry-address",
-        SENTRY_ADDRESS,
+        sentry_address,
         "--trust-anchors-file",
         str(TRUST_ANCHORS_FILE),
         "--trust-domain",

@@ -16,6 +16,7 @@ from deploy.stack.process import Service, http_ok
 from deploy.stack.runfile import AppSpec
 from deploy.stack.secrets import load_tokens, postgres_password
 from deploy.stack.sentry import (
+    SENTRY_ADDRESS,
     control_plane_mtls_args,
     daprd_mtls_args,
     daprd_trust_env,
@@ -30,7 +31,9 @@ SCHEDULER_ETCD_CLIENT = 2379
 POSTGRES_DATABASES = {"orders", "inventory", "payments", "notifications"}
 
 
-def control_plane() -> list[Service]:
+def control_plane(sentry_address: str = SENTRY_ADDRESS, tokens: bool = True) -> list[Service]:
+    """tokens: placement and scheduler show Sentry their identity tokens (not to an insecure
+    Sentry, `make infra`)."""
     scheduler_data = RUN_DIR / "scheduler"
     return [
         Service(
@@ -50,9 +53,9 @@ def control_plane() -> list[Service]:
                 "--metrics-listen-address",
                 "127.0.0.1",
                 "--log-as-json",
-                *control_plane_mtls_args(),
+                *control_plane_mtls_args(sentry_address),
             ],
-            env=identity_env("dapr-placement"),
+            env=identity_env("dapr-placement", tokens),
             log=LOG_DIR / "placement.log",
             cwd=RUN_DIR,
             ports=[PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS, PLACEMENT_RAFT],
@@ -79,12 +82,12 @@ def control_plane() -> list[Service]:
                 "--etcd-client-port",
                 str(SCHEDULER_ETCD_CLIENT),
                 "--log-as-json",
-                *control_plane_mtls_args(),
+                *control_plane_mtls_args(sentry_address),
                 # Its own certificate for etcd; by default it goes to $TMPDIR/secrets.
                 "--identity-directory-write",
                 str(SCHEDULER_IDENTITY_DIR),
             ],
-            env=identity_env("dapr-scheduler"),
+            env=identity_env("dapr-scheduler", tokens),
             log=LOG_DIR / "scheduler.log",
             cwd=RUN_DIR,
             ports=[
@@ -151,11 +154,16 @@ def sidecar_env(app: AppSpec, profile: str) -> dict[str, str]:
         **identity_env(app.app_id),
     }
     if profile == "postgres":  # the workflow state stays direct to PostgreSQL, chaos mode too
-        env[f"{SECRET_ENV_PREFIX}STATESTORE_CONNECTION"] = (
-            f"host={HOST} port={POSTGRES_PORT} user=postgres password={postgres_password()} "
-            "dbname=dapr_state sslmode=disable"
-        )
+        env[f"{SECRET_ENV_PREFIX}STATESTORE_CONNECTION"] = sidecar_statestore_connection()
     return env
+
+
+def sidecar_statestore_connection() -> str:
+    """PROFILE=postgres: the workflow state store's connection string, password included."""
+    return (
+        f"host={HOST} port={POSTGRES_PORT} user=postgres password={postgres_password()} "
+        "dbname=dapr_state sslmode=disable"
+    )
 
 
 def app_and_sidecar(
@@ -169,9 +177,9 @@ def app_and_sidecar(
         "--app-port",
         str(app.app_port),
         "--app-protocol",
-        "http",
+        app.app_protocol,
         "--dapr-listen-addresses",
-        "127.0.0.1",
+        app.listen_addresses,
         "--dapr-http-port",
         str(app.http_port),
         "--dapr-grpc-port",

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from deploy.logs import merged
+from deploy.logs import cli_log_dirs, merged
 
 ORDER, TRACE, OTHER = "order-1234-abcd", "a" * 32, "b" * 32
 
@@ -60,4 +60,28 @@ def test_order_lines_and_its_trace_lines_merged_in_time_order(tmp_path, monkeypa
     assert [line.source for line in merged(TRACE, tmp_path)] == [
         "gateway.log",
         "order-service.log",
+    ]
+
+
+def test_the_dapr_clis_log_files_are_read_without_its_app_prefix(tmp_path, monkeypatch, utc):
+    """`dapr run -f` writes <appDirPath>/.dapr/logs/<app-id>_app_<time>.log with each app line
+    behind "== APP - <app-id> == " (coloured on a terminal), and the sidecar's JSON as it is."""
+    monkeypatch.setenv("GATEWAY_PORT", "1")
+    (tmp_path / "dapr.yaml").write_text("version: 1\napps:\n  - appID: a\n    appDirPath: .\n")
+    logs = tmp_path / ".dapr" / "logs"
+    logs.mkdir(parents=True)
+    placed = app_line("2026-01-01T10:00:02.000+00:00", "placed", order_id=ORDER, trace_id=TRACE)
+    (logs / "order-service_app_20260101100000.log").write_text(
+        f"\x1b[94m== APP - order-service == {placed}\x1b[0m\n"
+    )
+    sidecar = json.dumps({"time": "2026-01-01T10:00:01Z", "msg": f"span {TRACE}"})
+    (logs / "order-service_daprd_20260101100000.log").write_text(sidecar + "\n")
+    (logs / "inventory-service_daprd_20260101100000.log").write_text(
+        json.dumps({"time": "2026-01-01T10:00:03Z", "msg": f"span {OTHER}"}) + "\n"
+    )
+    assert cli_log_dirs(tmp_path / "dapr.yaml") == [logs.resolve()]
+    lines = merged(ORDER, cli_log_dirs(tmp_path / "dapr.yaml"))
+    assert [(line.source, line.text) for line in lines] == [
+        ("order-service_daprd_20260101100000.log", sidecar),
+        ("order-service_app_20260101100000.log", placed),
     ]

@@ -1,0 +1,25 @@
+{{/* Labels every object of the release carries. */}}
+{{- define "op.labels" -}}
+app.kubernetes.io/part-of: order-platform
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+{{- end }}
+
+{{/* Selector labels of one component: (dict "root" $ "name" "order-service") */}}
+{{- define "op.selector" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{- define "op.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/* The containers' security context: no root, no privilege escalation, read-only root. */}}
+{{- define "op.containerSecurity" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: [ALL]
+{{- end }}
