@@ -15,6 +15,8 @@ MODULES = {
     "notification-service": "apps.notification_service.main:create",
 }
 
+KEEP_ALIVE_SECONDS = 120
+
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in MODULES:
         sys.exit(f"usage: python -m apps {{{','.join(MODULES)}}}")
@@ -26,5 +28,10 @@ if __name__ == "__main__":
         port=int(os.environ["APP_PORT"]),
         log_config=None,
         access_log=False,
+        # Longer than the idle timeout of daprd's HTTP client to the app (Go's default, 90 s),
+        # so daprd always closes an idle connection first. With uvicorn's default (5 s), daprd
+        # could send a request on a connection uvicorn was closing; for a POST (Go retries only
+        # idempotent requests on a reused connection) the sidecar then answers 500.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         factory=MODULES[app_id].endswith(":create"),  # builds the app at start-up, not import
     )

@@ -1,5 +1,5 @@
 """Starts and stops the baseline app and its own daprd: the stack's daprd binary, placement and
-scheduler, app id `bench-baseline`, ports 42000-42003 on 127.0.0.1, a SQLite actor state store
+scheduler, app id `bench-baseline`, ports 21000-21003 on 127.0.0.1, a SQLite actor state store
 of its own, tracing as order-service's sidecar has it (its samplingRate, to the stack's Zipkin).
 
 The processes are recorded like the stack's (.run/pids), so `make down` stops them too if a bench
@@ -26,7 +26,8 @@ from deploy.stack.sentry import daprd_mtls_args, daprd_trust_env, identity_env
 from deploy.stack.services import PLACEMENT_PORT, SCHEDULER_PORT
 
 APP_ID = "bench-baseline"  # never one of the stack's app ids
-HTTP_PORT, GRPC_PORT, METRICS_PORT, INTERNAL_GRPC_PORT = 42000, 42001, 42002, 42003
+# Below the ephemeral port range, like every port of the stack (README, Ports).
+HTTP_PORT, GRPC_PORT, METRICS_PORT, INTERNAL_GRPC_PORT = 21000, 21001, 21002, 21003
 NAMES = (APP_ID, f"{APP_ID}/daprd")
 
 
