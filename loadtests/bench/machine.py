@@ -80,6 +80,9 @@ def settings(profile: str) -> dict[str, str]:
         "sagas in flight at most (MAX_SAGAS_IN_FLIGHT)": os.environ.get(
             "MAX_SAGAS_IN_FLIGHT", str(AdmissionSettings.max_in_flight)
         ),
+        "adaptive bound's latency target (SAGA_LATENCY_TARGET_SECONDS)": os.environ.get(
+            "SAGA_LATENCY_TARGET_SECONDS", "not set (fixed bound)"
+        ),
         "gateway rate limit per token subject": (
             f"{limits.per_second:g}/s, burst {limits.burst}"
             " (RATE_LIMIT_PER_SECOND / RATE_LIMIT_BURST)"

@@ -65,3 +65,35 @@ def test_settings_come_from_the_environment_and_refuse_nonsense():
     assert AdmissionSettings.from_env({}).max_in_flight == 200
     with pytest.raises(ValueError):
         AdmissionSettings.from_env({"MAX_SAGAS_IN_FLIGHT": "0"})
+
+
+def test_with_a_latency_target_the_bound_adapts_to_what_ends():
+    settings = AdmissionSettings(
+        max_in_flight=50, refresh_seconds=0.2, latency_target_seconds=0.7, min_in_flight=4
+    )
+    counts, clock = Counts(in_flight=0), Clock()
+    gate = SagaAdmission(counts, settings, clock)
+    assert gate.limit == 4
+    assert admitted(gate, 5) == [True, True, True, True, False]
+    # 10 sagas end per second, 15 are offered: each takes about 0.5 s, under the target, and
+    # the bound is what refuses orders, so it grows.
+    in_flight = 4
+    for _ in range(15):
+        clock.now += 0.2
+        counts.in_flight = max(0, in_flight - 2)  # two ended since the last count
+        in_flight = counts.in_flight + sum(admitted(gate, 3))
+    assert gate.limit > 4
+    # Then none end: within a window the bound is back at the floor.
+    counts.in_flight = in_flight
+    for _ in range(15):
+        clock.now += 0.2
+        admitted(gate, 1)
+    assert gate.limit == 4
+
+
+def test_the_latency_target_comes_from_the_environment():
+    settings = AdmissionSettings.from_env({"SAGA_LATENCY_TARGET_SECONDS": "0.7"})
+    assert settings.latency_target_seconds == 0.7
+    assert AdmissionSettings.from_env({}).latency_target_seconds is None
+    with pytest.raises(ValueError):
+        AdmissionSettings.from_env({"SAGA_LATENCY_TARGET_SECONDS": "-1"})
