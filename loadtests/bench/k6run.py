@@ -41,6 +41,7 @@ class K6Result:
     # (epoch seconds CONFIRMED was seen, ms since the POST, offered rate tag)
     confirmations: list[tuple[float, float, float]] = field(default_factory=list)
     accepted_by_rate: dict[float, int] = field(default_factory=dict)
+    shed_by_rate: dict[float, int] = field(default_factory=dict)  # 429/503 answers
     post_ms: list[float] = field(default_factory=list)  # POST /orders response times
     retry_after_missing: int = 0
     error_reasons: dict[str, int] = field(default_factory=dict)  # e.g. {"GET 502": 8}
@@ -77,9 +78,12 @@ def read_points(lines: Iterable[str], result: K6Result) -> None:
             if metric == "order_errors":
                 reason = tags.get("reason", "unknown")
                 result.error_reasons[reason] = result.error_reasons.get(reason, 0) + 1
-            if metric == "orders_accepted":
+            if metric in ("orders_accepted", "orders_shed"):
                 rate = float(tags.get("offered", 0))
-                result.accepted_by_rate[rate] = result.accepted_by_rate.get(rate, 0) + 1
+                tally = (
+                    result.accepted_by_rate if metric == "orders_accepted" else result.shed_by_rate
+                )
+                tally[rate] = tally.get(rate, 0) + 1
         elif metric == "order_confirm_ms":
             rate = float(tags.get("offered", 0))
             result.confirmations.append((parse_time(data["time"]), data["value"], rate))

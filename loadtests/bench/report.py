@@ -238,6 +238,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
                 [
                     "offered orders/s",
                     "accepted",
+                    "shed (429/503)",
                     "confirmed",
                     "p99 ms",
                     f"p99 <= {TARGET_P99_MS:.0f}",
@@ -246,6 +247,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
                     [
                         f"{r.rate:g}",
                         str(r.accepted),
+                        str(r.shed),
                         str(r.confirmed),
                         _ms(r.p99_ms),
                         "yes" if r.holds(TARGET_P99_MS) else "no",
@@ -254,7 +256,9 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
                 ],
             ),
             "",
-            f"Saturation point: **{sat}**. Past it the ramp stops itself (an order open 8 s), "
+            f"Saturation point: **{sat}**: the highest step before the first one that shed an "
+            "order, left one unconfirmed or missed the p99. Past it the ramp stops itself once an "
+            "order is open 8 s (unless shedding keeps every accepted order quicker than that), "
             "leaving the orders still open to finish before the next scenario starts.",
             "",
         ]

@@ -95,9 +95,16 @@ class RateStep:
     accepted: int
     confirmed: int
     p99_ms: float
+    shed: int = 0
 
     def holds(self, target_ms: float) -> bool:
-        return self.accepted > 0 and self.confirmed == self.accepted and self.p99_ms <= target_ms
+        """Every order offered at this rate taken (none shed) and confirmed, p99 in target."""
+        return (
+            self.accepted > 0
+            and self.shed == 0
+            and self.confirmed == self.accepted
+            and self.p99_ms <= target_ms
+        )
 
 
 def rate_steps(result: K6Result) -> list[RateStep]:
@@ -105,9 +112,10 @@ def rate_steps(result: K6Result) -> list[RateStep]:
     for _t, ms, rate in result.confirmations:
         latencies.setdefault(rate, []).append(ms)
     steps = []
-    for rate, accepted in sorted(result.accepted_by_rate.items()):
+    for rate in sorted({*result.accepted_by_rate, *result.shed_by_rate}):
         seen = latencies.get(rate, [])
-        steps.append(RateStep(rate, accepted, len(seen), percentile(seen, 99)))
+        accepted, shed = result.accepted_by_rate.get(rate, 0), result.shed_by_rate.get(rate, 0)
+        steps.append(RateStep(rate, accepted, len(seen), percentile(seen, 99), shed))
     return steps
 
 

@@ -114,4 +114,9 @@ def test_saturation_is_the_last_step_before_the_first_miss() -> None:
     ]
     assert saturation_rate(steps, 2000.0) == 4
     assert saturation_rate([RateStep(2, 20, 19, 100.0)], 2000.0) is None  # one not confirmed
+    # Shedding keeps what is accepted quick, but a rate that sheds is not one the stack holds.
+    assert (
+        saturation_rate([RateStep(2, 20, 20, 100.0), RateStep(4, 30, 30, 900.0, shed=10)], 2000.0)
+        == 2
+    )
     assert saturation_rate([], 2000.0) is None
