@@ -16,6 +16,7 @@ the caller may not make it.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 import httpx
@@ -45,6 +46,7 @@ ORDERS, INVENTORY, PAYMENTS, NOTIFICATIONS = (
     "payment-service",
     "notification-service",
 )
+log = logging.getLogger(__name__)
 MAX_ROW_ID = 2**31 - 1
 
 router = APIRouter(prefix="/api/v1")
@@ -78,6 +80,15 @@ async def call(
     if upstream.status_code == 503 and "retry-after" in upstream.headers:
         return upstream  # the owner sheds load (admission control): relayed with Retry-After
     if upstream.status_code >= 500:
+        # The body says who failed: the owner's problem, or its sidecar's (ERR_DIRECT_INVOKE...).
+        log.warning(
+            "%s %s: %s answered %s: %s",
+            verb,
+            path,
+            app_id,
+            upstream.status_code,
+            upstream.text[:300],
+        )
         raise Problem(502, "Upstream failure", f"{app_id} answered {upstream.status_code}")
     return upstream
 

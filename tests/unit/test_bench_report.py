@@ -64,8 +64,8 @@ def test_render_gives_figures_per_saga_and_the_ratio_to_the_baseline(bench: Benc
     assert "| **ratio ours / baseline** | 1.00x | 5.00x |" in text
     assert "| gateway | 50 | - |" in text
     assert "| kafka | 150 | - |" in text
-    assert "Saturation point: **2 orders/s**." in text
-    assert "| 4 | 40 | 40 | 2,500 | no |" in text
+    assert "Saturation point: **2 orders/s**:" in text
+    assert "| 4 | 40 | 0 | 40 | 2,500 | no |" in text  # offered, accepted, shed, confirmed, p99
     assert "| constant | 200 | 220 | +20 |" in text  # stack RSS at start, end, change (MiB)
     assert "| CPU | Test CPU |" in text
 
