@@ -116,6 +116,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         if _rss_series(bench, n)
     ]
     peak = max((s.rows for s in bench.state), default=0)
+    base = bench.state[0].rows if bench.state else 0
     began = time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(start))
     lines = [
         "# Soak report",
@@ -153,9 +154,9 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         "",
         *_table(header, levels),
         "",
-        f"After the load: the state store went from a peak of {peak:,} rows to "
-        f"{bench.purged_to if bench.purged_to is not None else 'n/a'} once the last instances "
-        "were purged.",
+        f"Rows before the run: {base:,} (left by earlier runs in this data directory, with "
+        f"their own retention); peak {peak:,}; after the load, once the last instances were "
+        f"purged: {'n/a' if bench.purged_to is None else f'{bench.purged_to:,}'}.",
         "",
         "![state store](state-store.png)",
         "",
