@@ -26,7 +26,7 @@ function h(spec, attrs = {}, ...children) {
     else if (k === "dataset") Object.assign(el.dataset, v);
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -242,8 +242,8 @@ async function orderView(orderId, seq) {
     const out = document.getElementById("logs");
     const got = await api(`/orders/${encodeURIComponent(orderId)}/logs`, { query: { limit: 500 } }).catch((e) => { failed(e); return null; });
     if (!got || !out) return;
-    out.replaceChildren(h("pre.logs", {}, got.items.length ? got.items.map((l) => [h("span.src", {}, l.source.padEnd(26)), l.text, "\n"]) : `no line in ${got.logDir} mentions this order`),
-      got.truncated ? h("p.muted", {}, "older lines left out") : null);
+    out.replaceChildren(h("div", {}, h("pre.logs", {}, got.items.length ? got.items.map((l) => [h("span.src", {}, l.source.padEnd(26)), l.text, "\n"]) : `no line in ${got.logDir} mentions this order`),
+      got.truncated ? h("p.muted", {}, "older lines left out") : null));
   }
   await load();
   every(() => load().catch(failed));
@@ -252,12 +252,14 @@ async function orderView(orderId, seq) {
 function timeline(saga) {
   const entries = saga.timeline || [];
   const done = new Set(entries.filter((e) => e.kind === "step").map((e) => e.name));
-  const items = [h("li.saga", {}, h("span.muted", {}, "saga"), h("span.name", {}, "STARTED"), h("span.mono", {}, when(saga.startedAt)), h("span", {}))];
+  const clock = (iso) => (iso ? when(iso).slice(11) : "—");
+  const items = [h("li.head", {}, h("span", {}, "kind"), h("span", {}, "what"), h("span", {}, "at (UTC)"), h("span.num", {}, "took")),
+    h("li.saga", {}, h("span.muted", {}, "saga"), h("span.name", {}, "STARTED"), h("span.mono", {}, clock(saga.startedAt)), h("span", {}))];
   for (const e of entries) {
     const label = e.kind === "compensation" ? `undo ${e.name}` : e.name;
     items.push(h("li." + e.kind, { dataset: { kind: e.kind, name: e.name } },
       h("span.muted", {}, e.kind), h("span.name", {}, label, e.detail ? h("div.muted", {}, e.detail) : null),
-      h("span.mono", {}, when(e.at)), h("span.num", {}, "+" + ms(e.tookMs))));
+      h("span.mono", {}, clock(e.at)), h("span.num", {}, ms(e.tookMs))));
   }
   const pending = ["STARTED"].includes(saga.status) ? STEPS.filter((s) => !done.has(s)) : [];
   for (const s of pending) items.push(h("li", {}, h("span.muted", {}, "step"), h("span.name.muted", {}, s), h("span.muted", {}, "pending"), h("span", {})));
