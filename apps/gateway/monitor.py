@@ -37,13 +37,17 @@ class Sample:
     at: float  # epoch seconds
     counts: dict[str, float]  # per outcome, since order-service started
     buckets: dict[float, float] = field(default_factory=dict)  # le -> cumulative, all outcomes
+    process_start: float | None = None  # order-service's process_start_time_seconds
 
 
 def parse_saga_metrics(text: str, at: float) -> Sample:
     counts = dict.fromkeys(OUTCOMES, 0.0)
     buckets: dict[float, float] = {}
+    process_start = None
     for family in text_string_to_metric_families(text):
-        if family.name in COUNTERS:
+        if family.name == "process_start_time_seconds" and family.samples:
+            process_start = family.samples[0].value
+        elif family.name in COUNTERS:
             counts[COUNTERS[family.name]] = sum(
                 s.value for s in family.samples if s.name.endswith("_total")
             )
@@ -52,7 +56,7 @@ def parse_saga_metrics(text: str, at: float) -> Sample:
                 if s.name.endswith("_bucket"):
                     le = float(s.labels["le"])
                     buckets[le] = buckets.get(le, 0.0) + s.value
-    return Sample(at, counts, buckets)
+    return Sample(at, counts, buckets, process_start)
 
 
 def breaker_state(text: str, target: str = "app_payment-service") -> str:
@@ -153,9 +157,17 @@ class SagaSampler:
                 await asyncio.sleep(self.every_seconds)
 
     def window(self, latest: Sample | None) -> list[Sample]:
-        """The samples of the last WINDOW_MINUTES minutes, plus `latest` (read now)."""
+        """The samples of the last WINDOW_MINUTES minutes, plus `latest` (read now). When the
+        oldest is order-service's first since it started (within the window), a zero sample at
+        its start comes first, so sagas that ended before the first sample count too."""
         kept = list(self.samples) + ([latest] if latest else [])
         if not kept:
             return []
         since = kept[-1].at - WINDOW_MINUTES * 60
-        return [s for s in kept if s.at >= since]
+        window = [s for s in kept if s.at >= since]
+        first = window[0]
+        started = first.process_start
+        if started is not None and since <= started < first.at and first is kept[0]:
+            zero = Sample(started, dict.fromkeys(OUTCOMES, 0.0), dict.fromkeys(first.buckets, 0.0))
+            window.insert(0, zero)
+        return window

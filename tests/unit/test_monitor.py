@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from apps.gateway.monitor import (
+    SagaSampler,
     Sample,
     breaker_state,
     p95_seconds,
@@ -59,6 +60,21 @@ def test_p95_is_of_the_sagas_that_ended_in_the_window():
     new = Sample(60, {}, {1.0: 100.0, 10.0: 120.0, float("inf"): 120.0})
     assert p95_seconds([old, new]) == round(1.0 + 9.0 * 0.95, 3)
     assert p95_seconds([new]) is None
+
+
+def test_sagas_before_the_first_sample_count_from_order_services_start():
+    sampler = SagaSampler("http://unused/metrics", 10, clock=lambda: 1000.0)
+    first = Sample(
+        1000.0, {"started": 3, "completed": 2, "compensated": 1, "failed": 0}, {1.0: 3.0}, 990.0
+    )
+    sampler.keep(first)
+    window = sampler.window(None)
+    assert [s.at for s in window] == [990.0, 1000.0]
+    assert per_minute(window, 1000.0)[-1]["started"] == 3
+    assert p95_seconds(window) is not None
+    # A process that started before the window: nothing is made up.
+    sampler.samples[0] = Sample(1000.0, first.counts, first.buckets, 1000.0 - 3600)
+    assert len(sampler.window(None)) == 1
 
 
 def test_breaker_state_is_the_status_whose_gauge_is_set():
