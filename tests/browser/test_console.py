@@ -4,12 +4,13 @@ operator sees happen to real orders, and what the console lets each token do."""
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import expect
 
 from apps.gateway.tokens import Role
 from tests.browser.conftest import CONSOLE
-from tests.integration.helpers import fund, place, stock
+from tests.integration.helpers import fund, paused, place, stock, wait_for
 from tests.integration.sidecars import publish_as_producer
 from tests.integration.test_messages import wait_dead_letter
 
@@ -51,7 +52,6 @@ def test_an_order_appears_turns_confirmed_and_its_story_is_told(
     expect(row).to_contain_text("CONFIRMED")
     expect(row).to_contain_text("COMPLETED")
     expect(page.locator('#counts [data-status="CONFIRMED"]')).to_contain_text("1")
-    shots(page, "orders")
 
     row.locator("a").click()
     for step in STEPS:
@@ -91,6 +91,13 @@ def test_a_declined_payment_shows_the_compensation(api, as_customer, sign_in, un
     expect(page.locator("#payments")).to_contain_text("DECLINED")
     expect(page.locator("#notifications")).to_contain_text("ORDER_CANCELLED")
     shots(page, "order-compensated")
+    # Everyone's orders, newest first: this one at the top, with the counts above.
+    page.goto(f"{CONSOLE}#/orders")
+    newest = page.locator("#orders tbody tr").first
+    expect(newest).to_have_attribute("data-order-id", placed.json()["orderId"])
+    expect(newest).to_contain_text("CANCELLED")
+    expect(page.locator('#counts [data-status="CANCELLED"]')).to_be_visible()
+    shots(page, "orders")
 
 
 def test_a_dead_letter_is_shown_with_its_payload_and_redriven(api, sign_in, unique, shots):
@@ -109,6 +116,34 @@ def test_a_dead_letter_is_shown_with_its_payload_and_redriven(api, sign_in, uniq
     expect(page.locator("#notice")).to_contain_text(f"dead letter {letter['id']} redriven")
     redriven = [d for d in api.get("/dead-letters").json()["items"] if d["id"] == letter["id"]]
     assert redriven[0]["redrivenAt"] is not None
+
+
+def test_a_stuck_order_is_found_and_driven_to_its_end(api, as_customer, sign_in, unique):
+    product, customer = f"console-kettle-{unique}", f"console-fay-{unique}"
+    stock(api, product, 5)
+    fund(api, customer, "50.00")
+    page = sign_in()
+    page.goto(f"{CONSOLE}#/act")
+    with paused("inventory-service"):  # no stock reply: the saga waits, its record idles
+        placed = place(as_customer(customer), customer, [(product, 1, "5.00")])
+        order_id = placed.json()["orderId"]
+        deadline = time.monotonic() + 15
+        while order_id not in stuck_ids(api, idle_seconds=1):
+            assert time.monotonic() < deadline, f"order {order_id} never listed as stuck"
+            time.sleep(0.2)
+        page.fill("#stuck-form input[name=idleSeconds]", "1")
+        page.click("#stuck-form button")
+        row = page.locator(f'#stuck tr[data-order-id="{order_id}"]')
+        expect(row).to_contain_text("PENDING")
+        row.get_by_role("button", name="Drive to an end").click()
+        expect(page.locator("#notice")).to_contain_text(f"order {order_id}: saga resumed")
+    # The resumed saga goes on once inventory answers, to an end.
+    assert wait_for(api, order_id)["status"] in ("CONFIRMED", "CANCELLED")
+
+
+def stuck_ids(api, idle_seconds: int) -> set[str]:
+    found = api.get("/stuck-orders", params={"idleSeconds": idle_seconds, "limit": 200})
+    return {o["orderId"] for o in found.json()["items"]}
 
 
 def test_stock_and_balances_are_viewed_and_set(api, sign_in, unique):
