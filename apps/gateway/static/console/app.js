@@ -34,10 +34,11 @@ function h(spec, attrs = {}, ...children) {
 }
 const badge = (s) => h("span.badge.s-" + String(s ?? "none").replace(/[^A-Za-z_-]/g, ""), {}, s ?? "—");
 const when = (iso) => (iso ? new Date(iso).toISOString().replace("T", " ").slice(0, 23) + "Z" : "—");
+const num = (label) => h("th.num", {}, label);
 const ms = (n) => (n >= 1000 ? (n / 1000).toFixed(2) + " s" : n + " ms");
 function table(headers, rows, attrs = {}) {
   return h("table", attrs,
-    h("thead", {}, h("tr", {}, headers.map((x) => h("th", {}, x)))),
+    h("thead", {}, h("tr", {}, headers.map((x) => (x instanceof Node ? x : h("th", {}, x))))),
     h("tbody", {}, rows.length ? rows : [h("tr", {}, h("td.muted", { colspan: headers.length }, "none"))]));
 }
 
@@ -156,7 +157,7 @@ async function ordersView(seq) {
       select("status", ORDER_STATUSES, "status"), select("sagaStatus", SAGA_STATUSES, "saga status"),
       h("label", {}, "search", search), h("button", { type: "submit" }, "Search")),
     h("table", { id: "orders" },
-      h("thead", {}, h("tr", {}, ["created (UTC)", "order", "customer", "status", "saga", "total"].map((x) => h("th", {}, x)))),
+      h("thead", {}, h("tr", {}, ["created (UTC)", "order", "customer", "status", "saga"].map((x) => h("th", {}, x)), num("total"))),
       rows),
     pager));
 
@@ -226,12 +227,12 @@ async function orderView(orderId, seq) {
           isAdmin() && !ended ? act("Drive to an end", "drive") : null)),
       h("div.grid", {},
         h("section", {}, h("h2", {}, "Items"),
-          table(["product", "quantity", "unit price"], o.items.map((i) => h("tr", {}, h("td", {}, i.productId), h("td.num", {}, i.quantity), h("td.num", {}, i.unitPrice)))),
+          table(["product", num("quantity"), num("unit price")], o.items.map((i) => h("tr", {}, h("td", {}, i.productId), h("td.num", {}, i.quantity), h("td.num", {}, i.unitPrice)))),
           h("p", {}, "Total ", h("b", {}, o.totalAmount))),
         h("section", {}, h("h2", {}, "Saga timeline"), timeline(saga))),
       h("div.grid", {},
         h("section", {}, h("h2", {}, "Payments"),
-          table(["payment", "amount", "status", "reason"], payments.items.map((p) => h("tr", {}, h("td.mono", {}, p.paymentId.slice(0, 8)), h("td.num", {}, p.amount), h("td", {}, badge(p.status)), h("td", {}, p.reason ?? ""))), { id: "payments" })),
+          table(["payment", num("amount"), "status", "reason"], payments.items.map((p) => h("tr", {}, h("td.mono", {}, p.paymentId.slice(0, 8)), h("td.num", {}, p.amount), h("td", {}, badge(p.status)), h("td", {}, p.reason ?? ""))), { id: "payments" })),
         h("section", {}, h("h2", {}, "Notifications"),
           table(["type", "sent (UTC)"], notes.items.map((n) => h("tr", {}, h("td", {}, n.type), h("td.mono", {}, when(n.sentAt)))), { id: "notifications" }))),
       isAdmin() ? h("section", {}, h("h2", {}, "Log lines from every service"),
@@ -290,7 +291,7 @@ async function healthView(seq) {
           h("h3", {}, "Payment circuit breaker (order-service → payment-service)"),
           h("p", { id: "breaker" }, badge(hl.paymentCircuitBreaker)))),
       h("section", {}, h("h2", {}, "Per minute"),
-        table(["minute (UTC)", "started", "completed", "compensated", "failed"], hl.sagasPerMinute.slice().reverse().map((m) => h("tr", {},
+        table(["minute (UTC)", num("started"), num("completed"), num("compensated"), num("failed")], hl.sagasPerMinute.slice().reverse().map((m) => h("tr", {},
           h("td.mono", {}, m.minute.slice(11, 16)), ["started", "completed", "compensated", "failed"].map((k) => h("td.num", {}, m[k])))))),
       h("p.muted", {}, `Sampled from order-service's /metrics every ${hl.sampleSeconds} s by the gateway; readiness from each app's /readyz.`));
   }
