@@ -31,7 +31,7 @@ token:                ## a development bearer token, alone on stdout: make -s to
 	@$(PY) -m apps.gateway.devtoken --sub "$(SUB)" --role "$(ROLE)" --minutes "$(or $(MINUTES),60)"
 
 test:                 ## install what is missing, then the whole suite on both profiles
-	@WITH_POSTGRES=1 WITH_KUBE=1 bash deploy/setup/install.sh
+	@WITH_POSTGRES=1 WITH_KUBE=1 WITH_BROWSER=1 bash deploy/setup/install.sh
 	bash tests/run.sh
 
 chaos:                ## every fault of tests/chaos on both profiles, 200 orders each (long); writes docs/chaos.md

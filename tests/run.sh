@@ -5,8 +5,10 @@
 # ports; no stack, no stack port), the integration tests and the
 # stack-dependent contract tests (provider verification, captured messages) on the real stack
 # once per profile (embedded SQLite, then PostgreSQL) followed by the second-language check of
-# the messages that run captured, a short k6 bench run (loadtests/bench, BENCH_SIZE=subset:
-# fails on errors or orders not completed, never on latency), then a chaos subset per profile
+# the messages that run captured, the operator console's browser tests (tests/browser:
+# Playwright and Debian's Chromium, profile sqlite, on a stack of their own), a short k6 bench
+# run (loadtests/bench, BENCH_SIZE=subset: fails on errors or orders not completed, never on
+# latency), then a chaos subset per profile
 # (one fault of each kind, tests/chaos; `make chaos` runs the whole matrix). Each run starts and
 # stops its own stack.
 set -euo pipefail
@@ -31,6 +33,10 @@ for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> second-language check (TypeScript, ajv) of the messages captured, profile $profile"
   bash tests/contracts/ts/run.sh
 done
+echo "==> browser tests of the console (Playwright, Chromium headless), profile sqlite"
+browser_start=$SECONDS
+PROFILE=sqlite $py -m pytest tests/browser -q
+echo "    browser tests took $((SECONDS - browser_start))s (stack start and stop included)"
 echo "==> bench subset (k6: a short constant arrival rate on its own stack), profile sqlite"
 PROFILE=sqlite BENCH_SIZE=subset $py -m loadtests.bench
 for profile in ${PROFILES:-sqlite postgres}; do

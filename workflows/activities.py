@@ -49,6 +49,7 @@ class SagaRecords(Protocol):
     def saga_in_progress(self, order_id: str) -> bool: ...
     def record_progress(self, order_id: str, **update: Any) -> bool: ...
     def complete_saga(self, order_id: str) -> bool: ...
+    def record_compensation(self, order_id: str, step: str) -> None: ...
 
 
 class Sidecar(Protocol):
@@ -96,6 +97,7 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
         with order_span("release_stock", order):
             cmd = ReleaseStock(order_id=order["orderId"])
             sidecar.publish(RELEASE_STOCK, cmd.wire(), key=order["orderId"])
+            records.record_compensation(order["orderId"], INVENTORY_RESERVED)  # its time
 
     def confirm(order: dict) -> bool:
         """CONFIRMED and saga COMPLETED (unless a cancel got there first: False), then the
@@ -143,7 +145,10 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
         """One refund (or void: a refund before the charge refuses the late charge)."""
         body = {"orderId": order["orderId"], "customerId": order["customerId"]}
         with order_span("refund_payment", order):
-            return _call_payment(sidecar, "payments/refund", body)
+            result = _call_payment(sidecar, "payments/refund", body)
+            if result["status"] == "REFUNDED":  # money given back: its time, for the timeline
+                records.record_compensation(order["orderId"], PAYMENT_PROCESSED)
+            return result
 
     def confirm_order(_ctx: object, order: dict) -> bool:
         """The confirmation alone: for a resumed saga whose order-confirmed event may not have

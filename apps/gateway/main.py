@@ -5,17 +5,23 @@ settings from the environment and loads the token public key then, never at impo
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
 from apps.common.app import create_app
 from apps.common.dapr import AsyncDaprClient, DaprClient
 from apps.gateway.auth import PROBES_AND_METRICS, AccessGuard
+from apps.gateway.console import ASSETS, console_router
+from apps.gateway.monitor import SagaSampler
 from apps.gateway.openapi import install_openapi
+from apps.gateway.ops import router as ops_router
 from apps.gateway.ratelimit import Clock, RateLimiter
 from apps.gateway.routes import router
-from apps.gateway.settings import RateLimitSettings, TokenSettings
+from apps.gateway.settings import OpsSettings, RateLimitSettings, TokenSettings
 from apps.gateway.tokens import TokenVerifier, load_public_key
 
 
@@ -32,9 +38,10 @@ def token_verifier(settings: TokenSettings) -> TokenVerifier:
 
 
 def open_paths(app: FastAPI) -> set[str]:
-    """What answers without a token: the probes, /metrics, and the OpenAPI document and pages."""
+    """What answers without a token: the probes, /metrics, the OpenAPI document and pages, and
+    the console's static files (they hold no data; the console's API calls carry the token)."""
     pages = (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-    return {*PROBES_AND_METRICS, *(p for p in pages if p)}
+    return {*PROBES_AND_METRICS, *(p for p in pages if p), *ASSETS}
 
 
 def create(
@@ -42,6 +49,7 @@ def create(
     limits: RateLimitSettings | None = None,
     dapr: AsyncDaprClient | None = None,
     clock: Clock = time.monotonic,
+    ops: OpsSettings | None = None,
 ) -> FastAPI:
     tokens = tokens or TokenSettings.from_env()
     limits = limits or RateLimitSettings.from_env()
@@ -49,8 +57,27 @@ def create(
     limiter = RateLimiter(
         limits.per_second, limits.burst, max_clients=limits.max_clients, clock=clock
     )
-    app = create_app("gateway", routers=[router], readiness={"sidecar": DaprClient().sidecar_ready})
+    ops = ops or OpsSettings.from_env()
+    sampler = SagaSampler(f"{ops.app_urls['order-service']}/metrics", ops.sample_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The console's health view: saga metrics sampled for the last 15 minutes.
+        task = asyncio.create_task(sampler.run_forever()) if ops.sample_seconds > 0 else None
+        yield
+        if task:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    app = create_app(
+        "gateway",
+        routers=[router, ops_router, console_router(ops.zipkin_ui)],
+        readiness={"sidecar": DaprClient().sidecar_ready},
+        lifespan=lifespan,
+    )
     app.state.dapr = dapr or AsyncDaprClient()
+    app.state.ops, app.state.saga_sampler = ops, sampler
     install_openapi(app)
     # Added last, so outermost: the guard answers before anything reads the body. (Refusals
     # are counted in gateway_requests_refused_total; http_requests_total sees the rest.)

@@ -43,11 +43,30 @@ class OrderLineView(View):
     unit_price: Amount
 
 
+class SagaEventView(View):
+    kind: str = Field(description="step (done), compensation (undone) or saga (its status)")
+    name: str = Field(
+        description="a step (INVENTORY_RESERVED, PAYMENT_PROCESSED, ORDER_CONFIRMED, "
+        "NOTIFICATION_SENT) or a saga status (COMPENSATING, COMPENSATED, FAILED)"
+    )
+    detail: str | None = Field(description="for a saga status: the failure reason")
+    at: datetime
+    took_ms: int = Field(
+        ge=0,
+        description="milliseconds since the previous entry (the first: "
+        "since the saga's record was created)",
+    )
+
+
 class SagaView(View):
     status: str | None = Field(description="STARTED, COMPLETED, COMPENSATING, COMPENSATED, ...")
     completed_steps: list[str]
     compensated_steps: list[str]
     failure_reason: str | None
+    started_at: datetime | None = Field(default=None, description="when the saga's record began")
+    timeline: list[SagaEventView] | None = Field(
+        default=None, description="one order's saga, in time order (GET /orders/{orderId} only)"
+    )
 
 
 class OrderView(View):
@@ -65,6 +84,16 @@ class OrderView(View):
 class OrderPage(View):
     items: list[OrderView]
     next: str | None = Field(description="cursor of the next page; null on the last one")
+
+
+class DrivenOrderView(OrderView):
+    action: str = Field(description="what was done: started (its saga) or resumed")
+
+
+class OrderCounts(View):
+    total: int
+    by_status: dict[str, int] = Field(description="orders per order status")
+    by_saga_status: dict[str, int] = Field(description="orders per saga status")
 
 
 class StockView(View):
@@ -115,6 +144,47 @@ class DeadLetterView(View):
 
 class DeadLetterList(View):
     items: list[DeadLetterView]
+
+
+class MinuteView(View):
+    minute: datetime = Field(description="the minute's start (UTC)")
+    started: int
+    completed: int
+    compensated: int
+    failed: int
+
+
+class ServiceReadiness(View):
+    app_id: str
+    ready: bool
+    checks: dict[str, str] = Field(description="the app's /readyz checks: ok or why not")
+
+
+class HealthView(View):
+    window_minutes: int
+    sample_seconds: float = Field(description="how often the gateway samples the saga metrics")
+    sagas_per_minute: list[MinuteView] = Field(description="oldest first; the last one so far")
+    p95_saga_seconds: float | None = Field(
+        description="95th percentile of saga duration over the window; null without sagas"
+    )
+    metrics_read: bool = Field(description="whether order-service's metrics answered now")
+    services: list[ServiceReadiness]
+    payment_circuit_breaker: str = Field(
+        description="order-service's breaker to payment-service: closed, half-open, open, or "
+        "unknown (no call through it yet, or its sidecar does not answer)"
+    )
+
+
+class LogLineView(View):
+    source: str = Field(description="the log file, e.g. order-service.log")
+    time: datetime
+    text: str
+
+
+class LogLines(View):
+    items: list[LogLineView]
+    truncated: bool = Field(description="whether older lines were left out (`limit`)")
+    log_dir: str
 
 
 PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}

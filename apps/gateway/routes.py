@@ -31,7 +31,9 @@ from apps.gateway.openapi import (
     AccountView,
     DeadLetterList,
     DeadLetterView,
+    DrivenOrderView,
     NotificationList,
+    OrderCounts,
     OrderPage,
     OrderView,
     PaymentList,
@@ -180,6 +182,27 @@ async def place_order(
     return await forward(dapr, ORDERS, "orders", verb="POST", body=_json(order), headers=headers)
 
 
+def whose(principal: Principal, customer_id: str | None) -> dict[str, str]:
+    """The `customerId` a listing or count is for: a customer's own (403 naming another), an
+    admin's choice (everyone's when it names none)."""
+    if customer_id is None:
+        return {} if principal.is_admin else {"customerId": principal.subject}
+    if not principal.may_act_for(customer_id):
+        raise Problem(403, "Forbidden", "a customer lists its own orders only")
+    return {"customerId": customer_id}
+
+
+OrderStatus = Query(
+    default=None, description="only orders with this status (PENDING, ..., CONFIRMED, CANCELLED)"
+)
+SagaStatus = Query(
+    default=None,
+    alias="sagaStatus",
+    description="only orders whose saga has this status (STARTED, COMPLETED, COMPENSATING, "
+    "COMPENSATED, FAILED)",
+)
+
+
 @router.get("/orders", response_model=OrderPage, responses=answers(400, 403))
 async def list_orders(
     principal: Caller,
@@ -187,21 +210,55 @@ async def list_orders(
     customer_id: Identifier | None = Query(
         default=None,
         alias="customerId",
-        description="whose orders; a customer's own by default (required for an admin)",
+        description="whose orders; a customer's own by default, everyone's for an admin",
     ),
+    status: Identifier | None = OrderStatus,
+    saga_status: Identifier | None = SagaStatus,
     limit: int = Query(default=20, ge=1, le=100),
     cursor: str | None = Query(default=None, max_length=500),
 ) -> Response:
-    if customer_id is None and principal.is_admin:
-        missing = {"loc": ["query", "customerId"], "msg": "Field required", "type": "missing"}
-        return problem_response(422, "Invalid request", errors=[missing])
-    customer_id = customer_id or principal.subject
-    if not principal.may_act_for(customer_id):
-        raise Problem(403, "Forbidden", "a customer lists its own orders only")
-    params = {"customerId": customer_id, "limit": str(limit)}
+    """Newest first, paged with `next`."""
+    params = {**whose(principal, customer_id), "limit": str(limit)}
+    if status:
+        params["status"] = status
+    if saga_status:
+        params["sagaStatus"] = saga_status
     if cursor:
         params["cursor"] = cursor
     return await forward(dapr, ORDERS, "orders", params=params)
+
+
+@router.get("/order-counts", response_model=OrderCounts, responses=answers(403))
+async def count_orders(
+    principal: Caller,
+    dapr: Sidecar,
+    customer_id: Identifier | None = Query(
+        default=None,
+        alias="customerId",
+        description="whose orders; a customer's own by default, everyone's for an admin",
+    ),
+) -> Response:
+    """How many orders there are per order status and per saga status."""
+    return await forward(dapr, ORDERS, "orders/counts", params=whose(principal, customer_id))
+
+
+@router.get("/stuck-orders", response_model=OrderPage, responses=answers(403))
+async def stuck_orders(
+    _admin: Admin,
+    dapr: Sidecar,
+    idle_seconds: int = Query(
+        default=60,
+        alias="idleSeconds",
+        ge=1,
+        le=7 * 86400,
+        description="not at an end, and unchanged for at least this long",
+    ),
+    limit: int = Query(default=50, ge=1, le=200),
+) -> Response:
+    """Orders whose saga has not reached its end and has not moved for `idleSeconds`, oldest
+    first (operators)."""
+    params = {"idleSeconds": str(idle_seconds), "limit": str(limit)}
+    return await forward(dapr, ORDERS, "orders/stuck", params=params)
 
 
 @router.get("/orders/{order_id}", response_model=OrderView, responses=answers(404))
@@ -224,6 +281,19 @@ async def cancel_order(order_id: Identifier, principal: Caller, dapr: Sidecar) -
         if found.status_code != 200:
             return relay(found)
     return await forward(dapr, ORDERS, f"orders/{order_id}/cancel", verb="POST")
+
+
+@router.post(
+    "/orders/{order_id}/drive",
+    status_code=202,
+    response_model=DrivenOrderView,
+    responses=answers(403, 404, 409),
+)
+async def drive_order(order_id: Identifier, _admin: Admin, dapr: Sidecar) -> Response:
+    """Drives a stuck order to its end now, as the reconciler would: starts its saga if it never
+    started, else resumes it from its record (terminating a workflow that is still alive
+    first). 409 if the order is at its end already (operators)."""
+    return await forward(dapr, ORDERS, f"orders/{order_id}/drive", verb="POST")
 
 
 @router.post("/orders/{order_id}/ship", response_model=OrderView, responses=answers(403, 404, 409))

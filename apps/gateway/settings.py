@@ -61,3 +61,43 @@ class RateLimitSettings:
         if not (settings.per_second > 0 and settings.burst >= 1 and settings.max_clients >= 1):
             raise ValueError(f"rate limit settings out of range: {settings}")
         return settings
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_PORTS = {  # dapr.yaml's appPort of each app (GATEWAY_PORT moves the gateway)
+    "gateway": 8080,
+    "order-service": 8001,
+    "inventory-service": 8002,
+    "payment-service": 8003,
+    "notification-service": 8004,
+}
+
+
+@dataclass(frozen=True)
+class OpsSettings:
+    """Where the console's health and log views read from: the apps' open /readyz and /metrics
+    (what the runner and Prometheus read), order-service's sidecar metrics (the circuit
+    breaker), the run's log directory, and the Zipkin UI the console links to."""
+
+    app_urls: dict[str, str]
+    breaker_metrics_url: str
+    log_dir: Path
+    zipkin_ui: str
+    sample_seconds: float  # how often the saga metrics are sampled; 0: never
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OpsSettings:
+        env = os.environ if env is None else env
+        ports = {**APP_PORTS, "gateway": int(env.get("GATEWAY_PORT") or APP_PORTS["gateway"])}
+        urls = {app: f"http://127.0.0.1:{port}" for app, port in ports.items()}
+        for pair in filter(None, (env.get("OPS_APP_URLS") or "").split(",")):
+            app, _, url = pair.partition("=")
+            urls[app.strip()] = url.strip().rstrip("/")
+        return cls(
+            app_urls=urls,
+            breaker_metrics_url=env.get("OPS_BREAKER_METRICS_URL")
+            or "http://127.0.0.1:9191/metrics",
+            log_dir=Path(env.get("OPS_LOG_DIR") or REPO_ROOT / ".run" / "logs"),
+            zipkin_ui=(env.get("ZIPKIN_UI_URL") or "http://127.0.0.1:9411/zipkin").rstrip("/"),
+            sample_seconds=float(env.get("OPS_SAMPLE_SECONDS") or 10),
+        )

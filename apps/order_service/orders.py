@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from apps.common.contracts import PlaceOrder
 from apps.common.db import Database
 from apps.common.money import format_amount, from_cents, to_cents
 from apps.common.problems import Problem
-from apps.order_service.store import Order, OrderLine, OrderSaga, utcnow
+from apps.order_service.store import Order, OrderLine, OrderSaga, SagaEvent, utcnow
 from workflows.steps import NOTIFICATION_SENT, ORDER_CONFIRMED
 
 ORDER_FLOW = ["PENDING", "PAYMENT_PENDING", "PAID", "CONFIRMED", "SHIPPED", "DELIVERED"]
@@ -172,23 +172,78 @@ def record_progress(
         if order is None or saga is None:
             raise LookupError(f"order {order_id} not found")
         now = utcnow()
+        events: list[SagaEvent] = []  # the timeline's entries for what changes now
         # Only forward: an activity that runs again late must not undo a later step.
         if order_status and _moves_forward(ORDER_FLOW, order.status, order_status):
             order.status, order.updated_at = order_status, now
-        if saga_status and _moves_forward(SAGA_FLOW, saga.status, saga_status):
-            saga.status = saga_status
         if completed and completed not in saga.completed_steps:
             saga.completed_steps_json = json.dumps([*saga.completed_steps, completed])
-        for step in compensated or []:
-            if step not in saga.compensated_steps:
-                saga.compensated_steps_json = json.dumps([*saga.compensated_steps, step])
+            events.append(SagaEvent(order_id=order_id, kind="step", name=completed, at=now))
+        if compensated:
+            timed = _compensations_timed(s, order_id)
+            for step in compensated:
+                if step not in saga.compensated_steps:
+                    saga.compensated_steps_json = json.dumps([*saga.compensated_steps, step])
+                if step not in timed:
+                    events.append(_compensation(order_id, step, now))
+        if saga_status and _moves_forward(SAGA_FLOW, saga.status, saga_status):
+            saga.status = saga_status
+            events.append(_saga_event(order_id, saga_status, failure_reason, now))
         if failure_reason:
             saga.failure_reason = failure_reason
         saga.updated_at = now
         order.updated_at = now
-        s.add_all([order, saga])
+        s.add_all([order, saga, *events])
         s.commit()
         return saga.cancel_requested
+
+
+def record_compensation(db: Database, order_id: str, step: str) -> None:
+    """The time a step was undone (stock released, money refunded), for the saga's timeline;
+    once per step (safe to repeat). The step joins `compensatedSteps` when the saga ends."""
+    with db.session() as s:
+        s.get(OrderSaga, order_id, with_for_update=True)  # serialised with the saga's writes
+        if step not in _compensations_timed(s, order_id):
+            s.add(_compensation(order_id, step, utcnow()))
+        s.commit()
+
+
+def _compensations_timed(s: Session, order_id: str) -> set[str]:
+    query = select(SagaEvent.name).where(SagaEvent.order_id == order_id)
+    return set(s.exec(query.where(SagaEvent.kind == "compensation")).all())
+
+
+def _compensation(order_id: str, step: str, at: datetime) -> SagaEvent:
+    return SagaEvent(order_id=order_id, kind="compensation", name=step, at=at)
+
+
+def _saga_event(order_id: str, status: str, reason: str | None, at: datetime) -> SagaEvent:
+    return SagaEvent(order_id=order_id, kind="saga", name=status, detail=reason, at=at)
+
+
+def saga_timeline(db: Database, order_id: str) -> list[dict]:
+    """The saga's recorded steps, compensations and status changes in time order; `tookMs` is
+    the time since the previous entry (the first: since the saga's record was created)."""
+    with db.session() as s:
+        saga = s.get(OrderSaga, order_id)
+        query = select(SagaEvent).where(SagaEvent.order_id == order_id)
+        events = s.exec(query.order_by(col(SagaEvent.at), col(SagaEvent.id))).all()
+    if saga is None:
+        return []
+    timeline, previous = [], saga.started_at.replace(tzinfo=None)
+    for event in events:
+        at = event.at.replace(tzinfo=None)
+        timeline.append(
+            {
+                "kind": event.kind,
+                "name": event.name,
+                "detail": event.detail,
+                "at": _utc(at),
+                "tookMs": max(0, round((at - previous).total_seconds() * 1000)),
+            }
+        )
+        previous = at
+    return timeline
 
 
 def complete_saga(db: Database, order_id: str) -> bool:
@@ -204,6 +259,7 @@ def complete_saga(db: Database, order_id: str) -> bool:
             saga.status, saga.updated_at = "COMPLETED", now
             if ORDER_CONFIRMED not in saga.completed_steps:
                 saga.completed_steps_json = json.dumps([*saga.completed_steps, ORDER_CONFIRMED])
+                s.add(SagaEvent(order_id=order_id, kind="step", name=ORDER_CONFIRMED, at=now))
             order.status, order.updated_at = "CONFIRMED", now
             s.add_all([saga, order])
             s.commit()
@@ -250,6 +306,20 @@ def unsettled_orders(db: Database, idle_for: timedelta, limit: int = 50) -> list
             .limit(limit)
         )
         return list(s.exec(query).all())
+
+
+def is_unsettled(db: Database, order: Order) -> bool:
+    """Whether the order's saga has not reached its end (what `unsettled_orders` looks for,
+    without the idle time): not started, in flight, the order not at an end, or confirmed but
+    not yet announced."""
+    saga = _saga(db, order.order_id)
+    if not order.workflow_started or saga is None:
+        return True
+    return (
+        saga.status in IN_FLIGHT
+        or order.status not in ("CONFIRMED", "CANCELLED", "SHIPPED", "DELIVERED")
+        or (saga.status == "COMPLETED" and NOTIFICATION_SENT not in saga.completed_steps)
+    )
 
 
 def _saga(db: Database, order_id: str) -> OrderSaga | None:
@@ -335,6 +405,7 @@ def begin_cancel(db: Database, order_id: str) -> str:
             if status in ("SHIPPED", "DELIVERED"):
                 s.rollback()
                 raise Problem(409, "Order already shipped", f"order is {status}")
+            s.add(_saga_event(order_id, "COMPENSATING", "cancelled by request", utcnow()))
         s.commit()
     if flagged:
         return "in-flight"
@@ -342,11 +413,26 @@ def begin_cancel(db: Database, order_id: str) -> str:
 
 
 def list_orders(
-    db: Database, customer_id: str, limit: int, cursor: str | None
+    db: Database,
+    customer_id: str | None,
+    limit: int,
+    cursor: str | None,
+    status: str | None = None,
+    saga_status: str | None = None,
 ) -> tuple[list[Order], str | None]:
-    """Newest first; the cursor is the (created_at, order_id) of the last order returned."""
+    """Newest first, one customer's or (customer_id None) everyone's, optionally only those with
+    an order status and/or a saga status; the cursor is the (created_at, order_id) of the last
+    order returned."""
     with db.session() as s:
-        query = select(Order).where(Order.customer_id == customer_id)
+        query = select(Order)
+        if customer_id is not None:
+            query = query.where(Order.customer_id == customer_id)
+        if status:
+            query = query.where(Order.status == status)
+        if saga_status:
+            query = query.join(OrderSaga, col(OrderSaga.order_id) == col(Order.order_id)).where(
+                OrderSaga.status == saga_status
+            )
         if cursor:
             created, last_id = _decode_cursor(cursor)
             query = query.where(
@@ -359,6 +445,37 @@ def list_orders(
     rows = rows[:limit]
     next_cursor = _encode_cursor(rows[-1]) if more and rows else None
     return rows, next_cursor
+
+
+def order_counts(db: Database, customer_id: str | None) -> dict:
+    """How many orders there are per order status and per saga status (one customer's, or
+    everyone's)."""
+    with db.session() as s:
+        by_order = select(Order.status, func.count()).group_by(Order.status)
+        by_saga = (
+            select(OrderSaga.status, func.count())
+            .join(Order, col(Order.order_id) == col(OrderSaga.order_id))
+            .group_by(OrderSaga.status)
+        )
+        if customer_id is not None:
+            by_order = by_order.where(Order.customer_id == customer_id)
+            by_saga = by_saga.where(Order.customer_id == customer_id)
+        orders_by_status = {status: n for status, n in s.exec(by_order).all()}
+        sagas_by_status = {status: n for status, n in s.exec(by_saga).all()}
+    return {
+        "total": sum(orders_by_status.values()),
+        "byStatus": dict(sorted(orders_by_status.items())),
+        "bySagaStatus": dict(sorted(sagas_by_status.items())),
+    }
+
+
+def stuck_orders(db: Database, idle_for: timedelta, limit: int) -> list[Order]:
+    """Orders not at their end that have not moved for `idle_for`: the saga never started, or
+    its record has not changed (what the reconciler looks for, with the operator's threshold)."""
+    found = {o.order_id: o for o in unstarted_orders(db, idle_for, limit)}
+    for order in unsettled_orders(db, idle_for, limit):
+        found.setdefault(order.order_id, order)
+    return sorted(found.values(), key=lambda o: o.created_at)[:limit]
 
 
 def _encode_cursor(order: Order) -> str:
@@ -374,7 +491,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise Problem(400, "Invalid cursor", "use the `next` value of a previous page") from exc
 
 
-def order_view(db: Database, order: Order) -> dict:
+def order_view(db: Database, order: Order, timeline: bool = False) -> dict:
+    """The order as the API shows it; with `timeline`, the saga's timeline too."""
     with db.session() as s:
         lines = s.exec(
             select(OrderLine)
@@ -400,6 +518,8 @@ def order_view(db: Database, order: Order) -> dict:
             "completedSteps": saga.completed_steps if saga else [],
             "compensatedSteps": saga.compensated_steps if saga else [],
             "failureReason": saga.failure_reason if saga else None,
+            "startedAt": _utc(saga.started_at) if saga else None,
+            **({"timeline": saga_timeline(db, order.order_id)} if timeline else {}),
         },
         "traceId": order.trace_id,
         "createdAt": _utc(order.created_at),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
@@ -15,6 +16,7 @@ from apps.common.pubsub import Outcome, Rejected, Subscription, parse_message
 from apps.common.telemetry import traceparent
 from apps.order_service import orders
 from apps.order_service.admission import SagaAdmission
+from apps.order_service.operations import drive_to_end
 from apps.order_service.sagas import Sagas
 from workflows.steps import CANCEL_REQUESTED, STOCK_REPLY
 
@@ -59,19 +61,49 @@ def api_router(db: Database, sagas: Sagas, admission: SagaAdmission) -> APIRoute
 
     @router.get("")
     def list_orders(
-        customer_id: Identifier = Query(alias="customerId"),
+        customer_id: Identifier | None = Query(default=None, alias="customerId"),
+        status: Identifier | None = Query(default=None),
+        saga_status: Identifier | None = Query(default=None, alias="sagaStatus"),
         limit: int = Query(default=20, ge=1, le=100),
         cursor: str | None = Query(default=None, max_length=500),
     ) -> dict:
-        rows, next_cursor = orders.list_orders(db, customer_id, limit, cursor)
+        rows, next_cursor = orders.list_orders(
+            db, customer_id, limit, cursor, status=status, saga_status=saga_status
+        )
         return {"items": [orders.order_view(db, r) for r in rows], "next": next_cursor}
+
+    # Before /{order_id}: these names are never order ids (those are UUIDs).
+    @router.get("/counts")
+    def order_counts(
+        customer_id: Identifier | None = Query(default=None, alias="customerId"),
+    ) -> dict:
+        return orders.order_counts(db, customer_id)
+
+    @router.get("/stuck")
+    def stuck_orders(
+        idle_seconds: int = Query(default=60, alias="idleSeconds", ge=1, le=7 * 86400),
+        limit: int = Query(default=50, ge=1, le=200),
+    ) -> dict:
+        rows = orders.stuck_orders(db, timedelta(seconds=idle_seconds), limit)
+        return {"items": [orders.order_view(db, r) for r in rows], "next": None}
 
     @router.get("/{order_id}")
     def get_order(order_id: Identifier) -> dict:
         row = orders.get_order(db, order_id)
         if row is None:
             raise Problem(404, "Order not found", f"no order {order_id}")
-        return orders.order_view(db, row)
+        return orders.order_view(db, row, timeline=True)
+
+    @router.post("/{order_id}/drive", status_code=202)
+    async def drive_order(order_id: Identifier) -> dict:
+        row = await run_in_threadpool(orders.get_order, db, order_id)
+        if row is None:
+            raise Problem(404, "Order not found", f"no order {order_id}")
+        if not await run_in_threadpool(orders.is_unsettled, db, row):
+            raise Problem(409, "Order already at its end", f"order is {row.status}")
+        action = await drive_to_end(sagas, row)
+        row = await run_in_threadpool(orders.get_order, db, order_id)
+        return {**await run_in_threadpool(orders.order_view, db, row), "action": action}
 
     @router.post("/{order_id}/cancel", status_code=202)
     async def cancel_order(order_id: Identifier) -> dict:

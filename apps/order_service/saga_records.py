@@ -24,3 +24,6 @@ class SagaRecordsInDb:
 
     def complete_saga(self, order_id: str) -> bool:
         return orders.complete_saga(self.db, order_id)
+
+    def record_compensation(self, order_id: str, step: str) -> None:
+        orders.record_compensation(self.db, order_id, step)

@@ -59,3 +59,17 @@ class OrderSaga(SQLModel, table=True):
     @property
     def compensated_steps(self) -> list[str]:
         return json.loads(self.compensated_steps_json)
+
+
+class SagaEvent(SQLModel, table=True):
+    """One entry of a saga's timeline, written with the change it records: a step done, a
+    compensation done, or the saga's status changing (COMPENSATING, COMPENSATED, FAILED). A
+    table of its own, not a column of `order_saga`: create_all adds it to an existing database."""
+
+    __tablename__ = "order_saga_event"
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(index=True, foreign_key="orders.order_id", max_length=64)
+    kind: str = Field(max_length=16)  # step, compensation or saga
+    name: str = Field(max_length=64)  # a step (workflows/steps.py) or a saga status
+    detail: str | None = Field(default=None, max_length=500)
+    at: datetime = Field(default_factory=utcnow)

@@ -12,6 +12,9 @@ bash "$here/toxiproxy.sh"  # `make test` runs chaos tests (CHAOS=1 stack)
 bash "$here/k6.sh"  # `make bench` and the bench subset of `make test`
 bash "$here/promtool.sh" >/dev/null
 bash "$here/node.sh"  # tests/contracts/ts: the second-language contract check
+if [[ "${WITH_BROWSER:-}" == "1" ]]; then
+  bash "$here/chromium.sh" >/dev/null  # tests/browser: the console in Debian's Chromium
+fi
 if [[ "${PROFILE:-}" == "postgres" || "${WITH_POSTGRES:-}" == "1" ]]; then
   bash "$here/postgres.sh" >/dev/null
 fi

@@ -274,6 +274,10 @@ def up() -> int:
     gateway = next(a for a in apps if a.app_id == "gateway")
     say(f"all ready in {time.monotonic() - started:.1f}s")
     print(f"    gateway: http://127.0.0.1:{gateway.app_port}/api/v1   (docs: /docs)")
+    print(
+        f"    console: http://127.0.0.1:{gateway.app_port}/console   "
+        "(sign in with `make -s token SUB=ops ROLE=admin`)"
+    )
     print("    zipkin:  http://127.0.0.1:9411/zipkin/")
     if chaos:
         routes = ", ".join(f"{n} {lp}->{u}" for n, (lp, u) in proxies(profile).items())

@@ -114,8 +114,26 @@ def test_gateway_to_order_service(tmp_path):
             .will_respond_with(status)
             .with_body(view, JSON)
         )
+    (
+        pact.upon_receiving("a request for a customer's order counts")
+        .given("contract-alice has an order")
+        .with_request("GET", invoke_path(ORDERS, "orders/counts"))
+        .with_query_parameters({"customerId": CUSTOMER})
+        .will_respond_with(200)
+        .with_body({"total": match.int(1)}, JSON)
+    )
+    (
+        pact.upon_receiving("a request to drive an order that is at its end")
+        .given("contract-alice has a confirmed order")
+        .with_request("POST", invoke_path(ORDERS, "orders/o-drive/drive"))
+        .with_generators(from_state(ORDERS, "orders/${orderId}/drive"), "Request")
+        .will_respond_with(409)
+        .with_body({"title": match.str("Order already at its end"), "status": 409}, PROBLEM)
+    )
     with gateway(pact, tmp_path) as (client, keys):
         admin, alice = keys.headers("ops", Role.ADMIN), keys.headers(CUSTOMER, Role.CUSTOMER)
+        assert client.get("/order-counts", headers=alice).json()["total"] >= 1
+        assert client.post("/orders/o-drive/drive", headers=admin).status_code == 409
         placed = client.post(
             "/orders", json=place, headers={**alice, "Idempotency-Key": "contract-key-1"}
         )

@@ -36,6 +36,9 @@ class SagaRecordsInMemory:
         # refused (as if a cancel came first), so the activity's only call is the charge.
         return False
 
+    def record_compensation(self, order_id: str, step: str) -> None:
+        pass
+
 
 def order_id_from_state() -> dict:
     return {"body": {"$.orderId": {"type": "ProviderState", "expression": "${orderId}"}}}

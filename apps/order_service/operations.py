@@ -1,0 +1,58 @@
+"""What an operator can do to an order that is stuck: drive it to an end now, by the code paths
+the reconciler uses (apps/order_service/reconciler.py), without waiting for its next round.
+
+A saga that never started is started (`Sagas.start`); one whose workflow is still alive is
+terminated first, then resumed (`Sagas.resume`): the saga goes on from its record in the order
+database, completing or compensating, as a resumed saga always does (workflows/order_saga.py
+`_resume`). Every step is idempotent, so driving an order whose workflow was about to move by
+itself does no harm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from starlette.concurrency import run_in_threadpool
+
+from apps.common.problems import Problem
+from apps.order_service.reconciler import RECONCILED
+from apps.order_service.sagas import ENDED, Sagas
+from apps.order_service.store import Order
+
+log = logging.getLogger(__name__)
+TERMINATION_WAIT_SECONDS = 10.0
+
+
+async def drive_to_end(sagas: Sagas, order: Order) -> str:
+    """Starts or resumes the order's saga now; what was done ('started', 'resumed')."""
+    if not order.workflow_started:
+        if not await sagas.start(order):
+            raise Problem(503, "Saga not scheduled", "the sidecar cannot take it now; try again")
+        RECONCILED.labels("started").inc()
+        return "started"
+    state = await run_in_threadpool(sagas.state, order.order_id)
+    if state is not None and state.runtime_status not in ENDED:
+        log.warning(
+            "operator drives the saga: workflow %s terminated, to be resumed",
+            state.runtime_status.name,
+            extra={"order_id": order.order_id},
+        )
+        await run_in_threadpool(sagas.terminate, order.order_id)
+        await _until_ended(sagas, order.order_id)
+    if not await sagas.resume(order):
+        raise Problem(503, "Saga not resumed", "its workflow has not ended yet; try again")
+    log.warning("saga resumed by an operator", extra={"order_id": order.order_id})
+    RECONCILED.labels("resumed").inc()
+    return "resumed"
+
+
+async def _until_ended(sagas: Sagas, order_id: str) -> None:
+    deadline = time.monotonic() + TERMINATION_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        state = await run_in_threadpool(sagas.state, order_id)
+        if state is None or state.runtime_status in ENDED:
+            return
+        await asyncio.sleep(0.2)
+    raise Problem(503, "Saga not terminated", "its workflow did not end in time; try again")
