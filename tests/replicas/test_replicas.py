@@ -179,6 +179,7 @@ def test_losing_an_instance_loses_no_order_and_it_rejoins(  # type: ignore[no-un
     the instance gets work again."""
     k = replicas
     survivors_before: list[float] = []
+    killed_at: list[float] = []
 
     def kill_mid_load(sent: list[SentOrder]) -> None:
         wait_until(
@@ -188,15 +189,17 @@ def test_losing_an_instance_loses_no_order_and_it_rejoins(  # type: ignore[no-un
         )
         survivors_before.extend(probe.read(i) for i in range(1, k))
         kill(app_id, k)
+        killed_at.append(time.time())
 
     run = run_load(api, KILL_ORDERS, window=20.0, seed=2, during=kill_mid_load)
     assert_at_rest(run)
     took_over = [probe.read(i) - b for i, b in enumerate(survivors_before, start=1)]
     confirmed = sum(o["status"] == "CONFIRMED" for o in run.rest.orders.values())
+    last_end = (run.rest.last_end or killed_at[0]) - killed_at[0]
     report.append(
         f"kill {name(app_id, k)}: {len(run.rest.orders)} orders, all terminal "
-        f"({confirmed} confirmed), 0 invariant breaks; survivors' {probe.sample} after the "
-        f"kill: {took_over}"
+        f"({confirmed} confirmed), the last {last_end:.0f}s after the kill, 0 invariant "
+        f"breaks; survivors' {probe.sample} after the kill: {took_over}"
     )
     assert sum(took_over) > 0, "the other instances did nothing after the kill"
 
