@@ -8,8 +8,8 @@
 # the messages that run captured, a REPLICAS=2 subset (tests/replicas: the work shared by the
 # instances, one instance killed and restarted), a short k6 bench run (loadtests/bench,
 # BENCH_SIZE=subset: fails on errors or orders not completed, never on latency), then a chaos
-# subset per profile (one fault of each kind, tests/chaos; `make chaos` runs the whole matrix). Each run starts and
-# stops its own stack.
+# subset per profile (one fault of each kind, tests/chaos; `make chaos` runs the whole matrix).
+# Each run starts and stops its own stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD"
