@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint logs chaos token contracts bench soak infra k8s-check
+.PHONY: run up down status test setup lint logs chaos token contracts bench soak infra k8s-check replicas
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -37,6 +37,10 @@ test:                 ## install what is missing, then the whole suite on both p
 chaos:                ## every fault of tests/chaos on both profiles, 200 orders each (long); writes docs/chaos.md
 	@WITH_POSTGRES=1 bash deploy/setup/install.sh
 	bash tests/chaos/run.sh
+
+replicas:             ## REPLICAS=2 PROFILE=postgres on its own stack: the work spread per instance, one instance killed and restarted (tests/replicas)
+	@WITH_POSTGRES=1 bash deploy/setup/install.sh
+	$(PY) -m pytest tests/replicas -q
 
 contracts:            ## regenerate contracts/ (AsyncAPI, message schemas, OpenAPI) and the consumer pacts
 	$(PY) -m contracts.generate

@@ -5,12 +5,13 @@
 # ports; no stack, no stack port), the integration tests and the
 # stack-dependent contract tests (provider verification, captured messages) on the real stack
 # once per profile (embedded SQLite, then PostgreSQL) followed by the second-language check of
-# the messages that run captured, the operator console's browser tests (tests/browser:
-# Playwright and Debian's Chromium, profile sqlite, on a stack of their own), a short k6 bench
-# run (loadtests/bench, BENCH_SIZE=subset: fails on errors or orders not completed, never on
-# latency), then a chaos subset per profile
-# (one fault of each kind, tests/chaos; `make chaos` runs the whole matrix). Each run starts and
-# stops its own stack.
+# the messages that run captured, a REPLICAS=2 subset (tests/replicas: the work shared by the
+# instances, one instance killed and restarted), the operator console's browser tests
+# (tests/browser: Playwright and Debian's Chromium, profile sqlite, on a stack of their own), a
+# short k6 bench run (loadtests/bench, BENCH_SIZE=subset: fails on errors, orders not completed
+# or a state store not purged, never on latency), then a chaos subset per profile (one fault of
+# each kind, tests/chaos; `make chaos` runs the whole matrix). Each run starts and stops its own
+# stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD"
@@ -33,6 +34,12 @@ for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> second-language check (TypeScript, ajv) of the messages captured, profile $profile"
   bash tests/contracts/ts/run.sh
 done
+if [[ " ${PROFILES:-sqlite postgres} " == *" postgres "* ]]; then
+  # `make replicas` runs tests/replicas whole (about 4 min); here all but the order-service kill.
+  echo "==> replicas subset (REPLICAS=2, profile postgres, its own stack): work shared per instance, an inventory-service instance killed and restarted"
+  $py -m pytest tests/replicas -q \
+    --deselect "tests/replicas/test_replicas.py::test_losing_an_instance_loses_no_order_and_it_rejoins[order-service]"
+fi
 echo "==> browser tests of the console (Playwright, Chromium headless), profile sqlite"
 browser_start=$SECONDS
 PROFILE=sqlite $py -m pytest tests/browser -q

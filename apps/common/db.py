@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.schema import AddConstraint
 from sqlmodel import Session, SQLModel, create_engine
 
+# Any fixed number: the key of the PostgreSQL advisory lock every instance of a service takes
+# while it creates or upgrades its schema (locks are per database, so one key serves all).
+SCHEMA_LOCK_KEY = 0x6F72646572  # "order"
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -30,7 +35,11 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # Without REPLICAS: 10 + 10 per app. With REPLICAS the stack runner sizes them so every
+    # instance fits PostgreSQL's max_connections (deploy/stack/replicas.py).
+    pool_size = int(os.environ.get("DB_POOL_SIZE", "10"))
+    max_overflow = int(os.environ.get("DB_MAX_OVERFLOW", "10"))
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
 def _serialize_sqlite_writers(engine: Engine) -> None:
@@ -52,9 +61,26 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
 
-    def create_tables(self) -> None:
-        SQLModel.metadata.create_all(self.engine)
-        upgrade_postgres(self.engine, SQLModel.metadata)
+    def create_tables(self, then: Callable[[Connection], None] | None = None) -> None:
+        """Creates the tables the models declare and upgrades older ones; `then` runs in the
+        same transaction for a service's own schema steps."""
+        with self.schema_transaction() as conn:
+            SQLModel.metadata.create_all(conn)
+            upgrade_postgres(conn, SQLModel.metadata)
+            if then is not None:
+                then(conn)
+
+    @contextmanager
+    def schema_transaction(self) -> Iterator[Connection]:
+        """One transaction for schema changes. On PostgreSQL it first takes a transaction-level
+        advisory lock, so instances starting together change the schema one after the other
+        (each sees what the one before created, and create_all skips it) instead of racing on
+        CREATE TABLE; PostgreSQL's DDL is transactional, so a failure leaves nothing half done.
+        SQLite's BEGIN IMMEDIATE already serialises writers."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            yield conn
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -66,19 +92,19 @@ class Database:
             conn.execute(text("SELECT 1"))
 
 
-def upgrade_postgres(engine: Engine, metadata: MetaData) -> None:
+def upgrade_postgres(conn: Connection, metadata: MetaData) -> None:
     """Brings tables that an older version created in PostgreSQL up to the models (create_all
     never alters an existing table): integer columns the models now declare BIGINT are
     widened, and unique constraints the models no longer declare are replaced by the ones they
-    do. Idempotent. SQLite needs none of it: its INTEGER is always 64-bit."""
-    if engine.dialect.name != "postgresql":
+    do. Idempotent. SQLite needs none of it: its INTEGER is always 64-bit. Runs in the caller's
+    transaction (Database.schema_transaction)."""
+    if conn.dialect.name != "postgresql":
         return
-    with engine.begin() as conn:
-        existing = set(inspect(conn).get_table_names())
-        for table in metadata.sorted_tables:
-            if table.name in existing:
-                _widen_to_bigint(conn, table)
-                _replace_unique_constraints(conn, table)
+    existing = set(inspect(conn).get_table_names())
+    for table in metadata.sorted_tables:
+        if table.name in existing:
+            _widen_to_bigint(conn, table)
+            _replace_unique_constraints(conn, table)
 
 
 def _widen_to_bigint(conn: Connection, table: Table) -> None:

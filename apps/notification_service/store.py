@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import UniqueConstraint, inspect, text
+from sqlalchemy import Connection, UniqueConstraint, inspect, text
 from sqlmodel import Field, SQLModel
 
 from apps.common.db import Database
@@ -46,14 +46,17 @@ class DeadLetter(SQLModel, table=True):
 
 def create_tables(db: Database) -> None:
     """Creates the tables, and adds the columns (and indexes) a dead_letter table made by an
-    earlier version lacks: the databases outlive upgrades."""
-    db.create_tables()
+    earlier version lacks: the databases outlive upgrades. One transaction, under the schema
+    lock (Database.schema_transaction)."""
+    db.create_tables(then=_upgrade_dead_letters)
+
+
+def _upgrade_dead_letters(conn: Connection) -> None:
     table = DeadLetter.__table__  # type: ignore[attr-defined]
-    present = {c["name"] for c in inspect(db.engine).get_columns(table.name)}
-    with db.engine.begin() as conn:
-        for column in table.columns:
-            if column.name not in present:
-                kind = column.type.compile(db.engine.dialect)
-                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for column in table.columns:
+        if column.name not in present:
+            kind = column.type.compile(conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
     for index in table.indexes:
-        index.create(db.engine, checkfirst=True)
+        index.create(conn, checkfirst=True)

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from deploy.stack.paths import pinned_versions
 from deploy.stack.process import Service, http_ok
@@ -35,7 +35,10 @@ TOPICS = [
     "order-cancelled",
     "dead-letters",
 ]
-TOPIC_PARTITIONS = 3
+# At least as many partitions as consumers per group: the instances of a service form one
+# consumer group (REPLICAS, deploy/stack/replicas.py: MAX_REPLICAS); a consumer without a
+# partition would idle.
+TOPIC_PARTITIONS = 4
 DATABASES = ["orders", "inventory", "payments", "notifications", "dapr_state"]
 
 HOST = "127.0.0.1"
@@ -91,6 +94,23 @@ def kafka_create_topics(topics: list[str], partitions: int) -> dict[str, KafkaEr
         except KafkaException as exc:
             errors[topic] = exc.args[0]
     return errors
+
+
+def kafka_grow_topics(topics: list[str], partitions: int) -> list[str]:
+    """Gives each existing topic with fewer partitions `partitions` (a data directory of a run
+    made with fewer); returns the topics grown. Kafka only adds partitions, never removes."""
+    admin = _kafka_admin()
+    metadata = admin.list_topics(timeout=10)
+    found = metadata.topics
+    short = [t for t in topics if t in found and len(found[t].partitions) < partitions]
+    if not short:
+        return []
+    futures = admin.create_partitions(
+        [NewPartitions(t, partitions) for t in short], request_timeout=15
+    )
+    for future in futures.values():
+        future.result()
+    return short
 
 
 def _kafka_properties(data_dir: Path, chaos_listener: tuple[int, int] | None) -> str:
@@ -166,11 +186,17 @@ def _kafka(run_dir: Path, home: Path, chaos_listener: tuple[int, int] | None) ->
                 t for t, e in errors.items() if e and e.code() != KafkaError.TOPIC_ALREADY_EXISTS
             ]
             if not pending:
-                return
+                break
             if time.monotonic() > deadline:
                 failed = {t: errors[t].str() for t in pending}  # type: ignore[union-attr]
                 raise RuntimeError(f"could not create Kafka topics: {failed}")
             time.sleep(0.5)
+        try:
+            grown = kafka_grow_topics(TOPICS, TOPIC_PARTITIONS)
+        except KafkaException as exc:
+            raise RuntimeError(f"could not add Kafka partitions: {exc.args[0]}") from exc
+        if grown:
+            print(f"    kafka: topics {', '.join(grown)} now have {TOPIC_PARTITIONS} partitions")
 
     return Service(
         name="kafka",

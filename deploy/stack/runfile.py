@@ -30,6 +30,12 @@ class AppSpec:
     listen_addresses: str = "127.0.0.1"
     app_protocol: str = "http"
     env: dict[str, str] = field(default_factory=dict)
+    instance: int = 1  # REPLICAS: instance k of the app id (deploy/stack/replicas.py)
+
+    @property
+    def name(self) -> str:
+        """Its process name: the app id, or `<app-id>-k` for instance k > 1."""
+        return self.app_id if self.instance == 1 else f"{self.app_id}-{self.instance}"
 
 
 # Keys the dapr CLI would fill with defaults (50005/50006) or random free ports, which may lie in

@@ -40,6 +40,7 @@ from deploy.stack.identity import (
 from deploy.stack.infra import infra_services
 from deploy.stack.paths import CACHE_DIR, LOG_DIR, PID_DIR, ROOT, RUN_DIR
 from deploy.stack.process import Service, http_ok, port_bindable, port_open
+from deploy.stack.replicas import replicas_from_env, with_replicas
 from deploy.stack.runfile import AppSpec, load_runfile
 from deploy.stack.secrets import TOKENS_FILE, forget_tokens, new_tokens, postgres_password
 from deploy.stack.sentry import SENTRY_ADDRESS, sentry_service
@@ -47,7 +48,7 @@ from deploy.stack.services import app_and_sidecar, control_plane, sidecar_states
 from deploy.stack.toxiproxy import TOXIPROXY_API
 
 PROFILES = ("sqlite", "postgres")
-MODE_FILE = RUN_DIR / "stack-mode.json"  # profile and chaos mode of the running stack
+MODE_FILE = RUN_DIR / "stack-mode.json"  # profile, chaos mode and replicas of the running stack
 # A process that loses a race for one of its ports (another process bound it, or an outgoing
 # connection holds it as its source port) exits at start; it is started again this many times.
 START_ATTEMPTS = 3
@@ -77,10 +78,11 @@ def profile_from_env() -> str:
     return profile
 
 
-def plan(profile: str, chaos: bool) -> tuple[list[list[Service]], list[AppSpec]]:
+def plan(profile: str, chaos: bool, replicas: int = 1) -> tuple[list[list[Service]], list[AppSpec]]:
     """Phases of services, each phase started together once the previous one is ready. Sentry
-    has a phase of its own: every Dapr process after it asks it for a certificate at start."""
-    apps = load_runfile(ROOT / "dapr.yaml", profile)
+    has a phase of its own: every Dapr process after it asks it for a certificate at start.
+    replicas: instances of each replicated app (deploy/stack/replicas.py)."""
+    apps = with_replicas(load_runfile(ROOT / "dapr.yaml", profile), replicas)
     if not chaos:  # exactly what `dapr run -f dapr.yaml` starts, beside the infrastructure
         pairs = [s for app in apps for s in app_and_sidecar(app, profile)]
         infra = infra_services(profile, RUN_DIR, CACHE_DIR, None)
@@ -244,6 +246,10 @@ def _wait_ready(svc: Service, proc: subprocess.Popen) -> None:
 
 def up() -> int:
     profile, chaos = profile_from_env(), chaos_from_env()
+    try:
+        replicas = replicas_from_env(profile)
+    except ValueError as err:
+        raise StackError("replicas", str(err)) from err
     started = time.monotonic()
     running = [r for r in _records() if _alive(r)]
     if running and _infra_only():
@@ -259,10 +265,10 @@ def up() -> int:
     extra = [a for a in os.environ.get("EXTRA_APP_IDENTITIES", "").split(",") if a.strip()]
     new_identity_material(app_ids + [a.strip() for a in extra])
     try:
-        phases, apps = plan(profile, chaos)
+        phases, apps = plan(profile, chaos, replicas)
     except ValueError as err:  # a setting of this run's environment (deploy/stack/configuration.py)
         raise StackError("configuration", str(err)) from err
-    if not _start_phases(phases, profile, chaos):
+    if not _start_phases(phases, profile, chaos, replicas=replicas):
         return 1
     try:
         for app in apps:
@@ -289,7 +295,7 @@ def up() -> int:
 
 
 def _start_phases(
-    phases: list[list[Service]], profile: str, chaos: bool, infra: bool = False
+    phases: list[list[Service]], profile: str, chaos: bool, infra: bool = False, replicas: int = 1
 ) -> bool:
     """Checks the ports, then starts the phases in order; on a failure reports it, stops what
     started and returns False."""
@@ -307,8 +313,13 @@ def _start_phases(
     _warn_ephemeral_overlap([port for phase in phases for svc in phase for port in svc.ports])
     _fresh_logs()
     (RUN_DIR / "data").mkdir(parents=True, exist_ok=True)  # SQLite files of apps and sidecars
-    MODE_FILE.write_text(json.dumps({"profile": profile, "chaos": chaos, "infra": infra}))
+    mode_doc = {"profile": profile, "chaos": chaos, "infra": infra}
+    if replicas > 1:
+        mode_doc["replicas"] = replicas
+    MODE_FILE.write_text(json.dumps(mode_doc))
     mode = " in chaos mode (Toxiproxy)" if chaos else ""
+    if replicas > 1:
+        mode += f" with {replicas} instances of each replicated app"
     what = "the infrastructure" if infra else "the stack"
     say(f"starting {what} (profile {profile}){mode}; logs in {LOG_DIR}")
     try:
@@ -390,10 +401,10 @@ def _wait_app_ready(app: AppSpec, timeout: float = 90.0) -> None:
     while not http_ok(url):
         if time.monotonic() > deadline:
             raise StackError(
-                app.app_id, f"{url} not ready after {timeout:.0f}s", LOG_DIR / f"{app.app_id}.log"
+                app.name, f"{url} not ready after {timeout:.0f}s", LOG_DIR / f"{app.name}.log"
             )
         time.sleep(0.5)
-    say(f"{app.app_id} ready (database and sidecar answer)")
+    say(f"{app.name} ready (database and sidecar answer)")
 
 
 def _fresh_logs() -> None:
@@ -458,13 +469,14 @@ def _infra_only() -> bool:
         return False
 
 
-def _running_mode() -> tuple[str, bool]:
-    """Profile and chaos mode of the running stack, else of the environment."""
+def _running_mode() -> tuple[str, bool, int]:
+    """Profile, chaos mode and replicas of the running stack, else of the environment."""
     try:
         mode = json.loads(MODE_FILE.read_text())
-        return mode["profile"], mode["chaos"]
+        return mode["profile"], mode["chaos"], int(mode.get("replicas", 1))
     except (OSError, ValueError, KeyError):
-        return profile_from_env(), chaos_from_env()
+        profile = profile_from_env()
+        return profile, chaos_from_env(), replicas_from_env(profile)
 
 
 def run() -> int:

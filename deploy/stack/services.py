@@ -227,23 +227,23 @@ def app_and_sidecar(
         ]
     return [
         Service(
-            name=app.app_id,
+            name=app.name,
             argv=[
                 str(app.app_dir / app.command[0])
                 if app.command[0].startswith(".")
                 else app.command[0],
                 *app.command[1:],
             ],
-            log=LOG_DIR / f"{app.app_id}.log",
+            log=LOG_DIR / f"{app.name}.log",
             cwd=app.app_dir,
             env=app_env(app, profile, postgres_port),
             ports=[app.app_port],
             ready=lambda: http_ok(f"http://127.0.0.1:{app.app_port}/healthz"),
         ),
         Service(
-            name=f"{app.app_id}/daprd",
+            name=f"{app.name}/daprd",
             argv=argv,
-            log=LOG_DIR / f"{app.app_id}.daprd.log",
+            log=LOG_DIR / f"{app.name}.daprd.log",
             cwd=app.app_dir,
             env=sidecar_env(app, profile),
             late_env=daprd_trust_env,
