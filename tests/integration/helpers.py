@@ -56,12 +56,20 @@ def wait_for(
     statuses: set[str] = TERMINAL,
     saga: set[str] | None = None,
     timeout: float = 60,
+    last_step: str | None = None,
 ) -> dict:
+    """The order once it has one of `statuses` (and saga status, and, with `last_step`, that as
+    its last completed step: NOTIFICATION_SENT is recorded just after CONFIRMED, not with it)."""
     deadline = time.monotonic() + timeout
     order: dict = {}
     while time.monotonic() < deadline:
         order = api.get(f"/orders/{order_id}").json()
-        if order["status"] in statuses and (saga is None or order["saga"]["status"] in saga):
+        steps = order.get("saga", {}).get("completedSteps") or [None]
+        if (
+            order["status"] in statuses
+            and (saga is None or order["saga"]["status"] in saga)
+            and (last_step is None or steps[-1] == last_step)
+        ):
             return order
         time.sleep(0.3)
     raise AssertionError(f"order {order_id} still {order.get('status')} / {order.get('saga')}")
