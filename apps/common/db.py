@@ -26,12 +26,12 @@ from sqlmodel import Session, SQLModel, create_engine
 SCHEMA_LOCK_KEY = 0x6F72646572  # "order"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, reads_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _serialize_sqlite_writers(engine)
+        _sqlite_transactions(engine, "BEGIN" if reads_only else "BEGIN IMMEDIATE")
         return engine
     if url.startswith("postgresql://"):
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -42,10 +42,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
-def _serialize_sqlite_writers(engine: Engine) -> None:
+def _sqlite_transactions(engine: Engine, begin: str) -> None:
     # pysqlite opens "deferred" transactions: two of them that read and then write can fail with
     # SQLITE_BUSY instead of waiting. BEGIN IMMEDIATE takes the write lock up front, so
-    # concurrent reservations queue (busy timeout) instead of failing or overselling.
+    # concurrent reservations queue (busy timeout) instead of failing or overselling. Reads
+    # (Database.read) begin deferred: in WAL mode they see one snapshot and wait for no writer.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_conn.isolation_level = None
@@ -54,12 +55,16 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 class Database:
+    """`session()` for the ORM; `write()` and `read()` hand out a Core connection in a
+    transaction, for hot paths where the ORM's unit of work costs more than the query."""
+
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
+        self.reader = make_engine(url, reads_only=True) if url.startswith("sqlite") else self.engine
 
     def create_tables(self, then: Callable[[Connection], None] | None = None) -> None:
         """Creates the tables the models declare and upgrades older ones; `then` runs in the
@@ -86,6 +91,18 @@ class Database:
     def session(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One transaction, committed on leaving (rolled back on an exception)."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read-only snapshot; on SQLite it waits for no writer."""
+        with self.reader.connect() as conn:
+            yield conn
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
