@@ -57,11 +57,21 @@ def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
     cancel = ctx.wait_for_external_event(CANCEL_REQUESTED)
 
     # 1. Reserve stock: a Kafka command, answered by a reply event (or not, in time).
-    if not (yield _call(ctx, Activity.RESERVE_STOCK, order)):
-        return None  # this order's saga is not in progress any more: nothing to do
     reply = ctx.wait_for_external_event(STOCK_REPLY)
-    timer = ctx.create_timer(timedelta(seconds=order["stockTimeoutSeconds"]))
-    winner = yield when_any([reply, timer, cancel])
+    winner = None
+    if order.get("stockRequested"):
+        # order-service sent the command itself once it had scheduled this saga (Sagas.start):
+        # one activity fewer per saga. If no reply comes soon, the command may not have gone
+        # out; the activity below sends it again (a reservation is idempotent per order).
+        resend = ctx.create_timer(timedelta(seconds=order["stockResendSeconds"]))
+        winner = yield when_any([reply, resend, cancel])
+        if winner is resend:
+            winner = None
+    if winner is None:
+        if not (yield _call(ctx, Activity.RESERVE_STOCK, order)):
+            return None  # this order's saga is not in progress any more: nothing to do
+        timer = ctx.create_timer(timedelta(seconds=order["stockTimeoutSeconds"]))
+        winner = yield when_any([reply, timer, cancel])
     if winner is not reply:
         # A reservation may still land later: the release leaves a mark that refuses it.
         reason = CANCELLED_BY_REQUEST if winner is cancel else "stock reservation timed out"

@@ -135,3 +135,17 @@ class AsyncDaprClient:
             raise SidecarError(f"invoke {app_id}/{method}: {exc}") from exc
         _count_breaker(self.settings.app_id, app_id, resp)
         return resp
+
+    async def publish(self, topic: str, data: Any, *, key: str | None = None) -> None:
+        params = {"metadata.partitionKey": key} if key else None
+        try:
+            resp = await self.http.post(
+                f"/v1.0/publish/{self.settings.pubsub_name}/{topic}",
+                content=json.dumps(data),
+                params=params,
+                headers={"content-type": "application/json", **_trace_headers()},
+            )
+        except httpx.HTTPError as exc:
+            raise SidecarError(f"publish {topic}: {exc}") from exc
+        if resp.status_code >= 300:
+            raise SidecarError(f"publish {topic}: HTTP {resp.status_code} {resp.text[:200]}")

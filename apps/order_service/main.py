@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from apps.common.app import create_app
-from apps.common.dapr import DaprClient
+from apps.common.dapr import AsyncDaprClient, DaprClient
 from apps.common.db import Database
 from apps.common.health import SubscriptionCheck
 from apps.common.pubsub import subscription_router
@@ -63,6 +63,7 @@ def saga_timeouts() -> SagaTimeouts:
     env = os.environ
     return SagaTimeouts(
         stock_reply_seconds=float(env.get("STOCK_REPLY_TIMEOUT_SECONDS", "30")),
+        stock_resend_seconds=float(env.get("STOCK_RESEND_SECONDS", "5")),
         payment_deadline_seconds=float(env.get("PAYMENT_DEADLINE_SECONDS", "20")),
     )
 
@@ -93,6 +94,7 @@ def create() -> FastAPI:
         DaprWorkflowClient(logger_options=sdk_logging()),
         workflow_scheduler(settings),
         saga_timeouts(),
+        AsyncDaprClient(timeout=15.0),
     )
     reconciler = Reconciler(db, sagas, ReconcilerSettings())
     admission = SagaAdmission(

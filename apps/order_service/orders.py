@@ -8,9 +8,9 @@ import json
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import Connection, Row, func, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from apps.common.contracts import PlaceOrder
 from apps.common.db import Database
@@ -22,6 +22,10 @@ from workflows.steps import NOTIFICATION_SENT, ORDER_CONFIRMED
 ORDER_FLOW = ["PENDING", "PAYMENT_PENDING", "PAID", "CONFIRMED", "SHIPPED", "DELIVERED"]
 SAGA_FLOW = ["STARTED", "COMPLETED", "COMPENSATING"]  # then COMPENSATED or FAILED, both final
 IN_FLIGHT = ("STARTED", "COMPENSATING")  # a saga not yet at its end
+
+# The saga's hot paths (placing, each step, the order as polled) use Core statements on these
+# tables: the ORM's unit of work cost more CPU than the queries themselves.
+ORDERS, LINES, SAGAS, EVENTS = (m.__table__ for m in (Order, OrderLine, OrderSaga, SagaEvent))
 
 
 def _moves_forward(flow: list[str], current: str, new: str) -> bool:
@@ -66,28 +70,43 @@ def place_order(
         trace_id=trace_id,
         traceparent=traceparent,
     )
-    with db.session() as s:
-        try:
-            s.add(row)
-            s.flush()  # the order row first: its lines refer to it
-            s.add_all(
-                OrderLine(
-                    order_id=row.order_id,
-                    product_id=line.product_id,
-                    quantity=line.quantity,
-                    unit_price_cents=to_cents(line.unit_price),
-                )
-                for line in order.items
-            )
-            s.add(OrderSaga(order_id=row.order_id))
-            s.commit()
-        except IntegrityError:  # the same customer and key raced us (on flush or commit)
-            s.rollback()
-            existing = _by_key(db, order.customer_id, idempotency_key) if idempotency_key else None
-            if existing is None:
-                raise
-            return _same_request(existing, digest), False
+    lines = [
+        {
+            "order_id": row.order_id,
+            "product_id": line.product_id,
+            "quantity": line.quantity,
+            "unit_price_cents": to_cents(line.unit_price),
+        }
+        for line in order.items
+    ]
+    try:
+        with db.write() as conn:
+            conn.execute(insert(ORDERS), [_order_values(row)])  # first: its lines refer to it
+            conn.execute(insert(LINES), lines)
+            conn.execute(insert(SAGAS), [{"order_id": row.order_id, **_saga_defaults()}])
+    except IntegrityError:  # the same customer and key raced us
+        existing = _by_key(db, order.customer_id, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _same_request(existing, digest), False
     return row, True
+
+
+def _order_values(row: Order) -> dict:
+    return {column.name: getattr(row, column.name) for column in ORDERS.columns}
+
+
+def _saga_defaults() -> dict:
+    now = utcnow()
+    return {
+        "status": "STARTED",
+        "completed_steps_json": "[]",
+        "compensated_steps_json": "[]",
+        "failure_reason": None,
+        "cancel_requested": False,
+        "started_at": now,
+        "updated_at": now,
+    }
 
 
 def _same_request(existing: Order, digest: str) -> Order:
@@ -119,10 +138,16 @@ def get_order(db: Database, order_id: str) -> Order | None:
         return s.get(Order, order_id)
 
 
+def order_exists(db: Database, order_id: str) -> bool:
+    with db.read() as conn:
+        query = select(ORDERS.c.order_id).where(ORDERS.c.order_id == order_id)
+        return conn.execute(query).first() is not None
+
+
 def saga_input(db: Database, order: Order) -> dict:
     """What the workflow needs to run the saga for this order (plain JSON)."""
-    with db.session() as s:
-        lines = s.exec(select(OrderLine).where(OrderLine.order_id == order.order_id)).all()
+    with db.read() as conn:
+        lines = conn.execute(select(LINES).where(LINES.c.order_id == order.order_id)).all()
     return {
         "orderId": order.order_id,
         "customerId": order.customer_id,
@@ -133,11 +158,9 @@ def saga_input(db: Database, order: Order) -> dict:
 
 
 def mark_workflow_started(db: Database, order_id: str) -> None:
-    with db.session() as s:
-        s.execute(
-            update(Order).where(col(Order.order_id) == order_id).values(workflow_started=True)
-        )
-        s.commit()
+    with db.write() as conn:
+        started = {"workflow_started": True}
+        conn.execute(update(ORDERS).where(ORDERS.c.order_id == order_id), started)
 
 
 def unstarted_orders(db: Database, older_than: timedelta, limit: int = 50) -> list[Order]:
@@ -164,57 +187,72 @@ def record_progress(
 ) -> bool:
     """Applies one saga step to the order and its saga record (safe to repeat), and answers
     whether a cancel has been requested meanwhile."""
-    with db.session() as s:
+    with db.write() as conn:
         # Locked, saga row first as everywhere else (no deadlock): concurrent steps of one
         # order must not lose each other's updates.
-        saga = s.get(OrderSaga, order_id, with_for_update=True)
-        order = s.get(Order, order_id, with_for_update=True)
-        if order is None or saga is None:
-            raise LookupError(f"order {order_id} not found")
+        saga, order_now = _lock_saga_and_order(conn, order_id)
         now = utcnow()
-        events: list[SagaEvent] = []  # the timeline's entries for what changes now
+        events: list[dict] = []  # the timeline's entries for what changes now
+        order_changes: dict = {"updated_at": now}
+        saga_changes: dict = {"updated_at": now}
         # Only forward: an activity that runs again late must not undo a later step.
-        if order_status and _moves_forward(ORDER_FLOW, order.status, order_status):
-            order.status, order.updated_at = order_status, now
-        if completed and completed not in saga.completed_steps:
-            saga.completed_steps_json = json.dumps([*saga.completed_steps, completed])
-            events.append(SagaEvent(order_id=order_id, kind="step", name=completed, at=now))
+        if order_status and _moves_forward(ORDER_FLOW, order_now, order_status):
+            order_changes["status"] = order_status
+        completed_steps = json.loads(saga.completed_steps_json)
+        if completed and completed not in completed_steps:
+            saga_changes["completed_steps_json"] = json.dumps([*completed_steps, completed])
+            events.append(_event(order_id, "step", completed, now))
         if compensated:
-            timed = _compensations_timed(s, order_id)
+            done = json.loads(saga.compensated_steps_json)
+            timed = _compensations_timed(conn, order_id)
             for step in compensated:
-                if step not in saga.compensated_steps:
-                    saga.compensated_steps_json = json.dumps([*saga.compensated_steps, step])
+                if step not in done:
+                    done.append(step)
                 if step not in timed:
-                    events.append(_compensation(order_id, step, now))
+                    events.append(_event(order_id, "compensation", step, now))
+            saga_changes["compensated_steps_json"] = json.dumps(done)
         if saga_status and _moves_forward(SAGA_FLOW, saga.status, saga_status):
-            saga.status = saga_status
-            events.append(_saga_event(order_id, saga_status, failure_reason, now))
+            saga_changes["status"] = saga_status
+            events.append(_event(order_id, "saga", saga_status, now, failure_reason))
         if failure_reason:
-            saga.failure_reason = failure_reason
-        saga.updated_at = now
-        order.updated_at = now
-        s.add_all([order, saga, *events])
-        s.commit()
-        return saga.cancel_requested
+            saga_changes["failure_reason"] = failure_reason
+        conn.execute(update(SAGAS).where(SAGAS.c.order_id == order_id), saga_changes)
+        conn.execute(update(ORDERS).where(ORDERS.c.order_id == order_id), order_changes)
+        if events:
+            conn.execute(insert(EVENTS), events)
+        return bool(saga.cancel_requested)
+
+
+def _lock_saga_and_order(conn: Connection, order_id: str) -> tuple[Row, str]:
+    """The saga row and the order's status, both locked (PostgreSQL; SQLite's BEGIN IMMEDIATE
+    already holds the database), saga first."""
+    saga = conn.execute(select(SAGAS).where(SAGAS.c.order_id == order_id).with_for_update()).first()
+    status = conn.execute(
+        select(ORDERS.c.status).where(ORDERS.c.order_id == order_id).with_for_update()
+    ).scalar()
+    if saga is None or status is None:
+        raise LookupError(f"order {order_id} not found")
+    return saga, status
 
 
 def record_compensation(db: Database, order_id: str, step: str) -> None:
     """The time a step was undone (stock released, money refunded), for the saga's timeline;
     once per step (safe to repeat). The step joins `compensatedSteps` when the saga ends."""
-    with db.session() as s:
-        s.get(OrderSaga, order_id, with_for_update=True)  # serialised with the saga's writes
-        if step not in _compensations_timed(s, order_id):
-            s.add(_compensation(order_id, step, utcnow()))
-        s.commit()
+    with db.write() as conn:
+        conn.execute(  # serialised with the saga's writes
+            select(SAGAS.c.order_id).where(SAGAS.c.order_id == order_id).with_for_update()
+        )
+        if step not in _compensations_timed(conn, order_id):
+            conn.execute(insert(EVENTS), [_event(order_id, "compensation", step, utcnow())])
 
 
-def _compensations_timed(s: Session, order_id: str) -> set[str]:
-    query = select(SagaEvent.name).where(SagaEvent.order_id == order_id)
-    return set(s.exec(query.where(SagaEvent.kind == "compensation")).all())
+def _compensations_timed(conn: Connection, order_id: str) -> set[str]:
+    query = select(EVENTS.c.name).where(EVENTS.c.order_id == order_id)
+    return set(conn.execute(query.where(EVENTS.c.kind == "compensation")).scalars())
 
 
-def _compensation(order_id: str, step: str, at: datetime) -> SagaEvent:
-    return SagaEvent(order_id=order_id, kind="compensation", name=step, at=at)
+def _event(order_id: str, kind: str, name: str, at: datetime, detail: str | None = None) -> dict:
+    return {"order_id": order_id, "kind": kind, "name": name, "detail": detail, "at": at}
 
 
 def _saga_event(order_id: str, status: str, reason: str | None, at: datetime) -> SagaEvent:
@@ -224,12 +262,14 @@ def _saga_event(order_id: str, status: str, reason: str | None, at: datetime) ->
 def saga_timeline(db: Database, order_id: str) -> list[dict]:
     """The saga's recorded steps, compensations and status changes in time order; `tookMs` is
     the time since the previous entry (the first: since the saga's record was created)."""
-    with db.session() as s:
-        saga = s.get(OrderSaga, order_id)
-        query = select(SagaEvent).where(SagaEvent.order_id == order_id)
-        events = s.exec(query.order_by(col(SagaEvent.at), col(SagaEvent.id))).all()
-    if saga is None:
-        return []
+    with db.read() as conn:
+        saga = _saga_row(conn, order_id)
+        return [] if saga is None else _timeline(conn, saga)
+
+
+def _timeline(conn: Connection, saga: Row) -> list[dict]:
+    query = select(EVENTS).where(EVENTS.c.order_id == saga.order_id)
+    events = conn.execute(query.order_by(EVENTS.c.at, EVENTS.c.id)).all()
     timeline, previous = [], saga.started_at.replace(tzinfo=None)
     for event in events:
         at = event.at.replace(tzinfo=None)
@@ -249,39 +289,46 @@ def saga_timeline(db: Database, order_id: str) -> list[dict]:
 def complete_saga(db: Database, order_id: str) -> bool:
     """CONFIRMED + COMPLETED in one transaction, unless a cancel was requested first (then
     False). True again for a saga that is already COMPLETED (the step is being repeated)."""
-    with db.session() as s:
-        saga = s.get(OrderSaga, order_id, with_for_update=True)
-        order = s.get(Order, order_id, with_for_update=True)
-        if saga is None or order is None:
-            raise LookupError(f"order {order_id} not found")
-        if saga.status == "STARTED" and not saga.cancel_requested:
-            now = utcnow()
-            saga.status, saga.updated_at = "COMPLETED", now
-            if ORDER_CONFIRMED not in saga.completed_steps:
-                saga.completed_steps_json = json.dumps([*saga.completed_steps, ORDER_CONFIRMED])
-                s.add(SagaEvent(order_id=order_id, kind="step", name=ORDER_CONFIRMED, at=now))
-            order.status, order.updated_at = "CONFIRMED", now
-            s.add_all([saga, order])
-            s.commit()
-        return saga.status == "COMPLETED"
+    with db.write() as conn:
+        saga, _ = _lock_saga_and_order(conn, order_id)
+        if saga.status != "STARTED" or saga.cancel_requested:
+            return saga.status == "COMPLETED"
+        now = utcnow()
+        changes: dict = {"status": "COMPLETED", "updated_at": now}
+        completed_steps = json.loads(saga.completed_steps_json)
+        if ORDER_CONFIRMED not in completed_steps:
+            changes["completed_steps_json"] = json.dumps([*completed_steps, ORDER_CONFIRMED])
+            conn.execute(insert(EVENTS), [_event(order_id, "step", ORDER_CONFIRMED, now)])
+        conn.execute(update(SAGAS).where(SAGAS.c.order_id == order_id), changes)
+        conn.execute(
+            update(ORDERS).where(ORDERS.c.order_id == order_id),
+            {"status": "CONFIRMED", "updated_at": now},
+        )
+        return True
 
 
 def saga_in_progress(db: Database, order_id: str) -> bool:
-    saga = _saga(db, order_id)
-    return saga is not None and saga.status == "STARTED"
+    with db.read() as conn:
+        status = conn.execute(select(SAGAS.c.status).where(SAGAS.c.order_id == order_id)).scalar()
+    return status == "STARTED"
 
 
 def saga_state(db: Database, order_id: str) -> dict:
     """What a resumed saga needs to know to go on (workflows/order_saga.py `_resume`)."""
-    saga = _saga(db, order_id)
+    with db.read() as conn:
+        saga = _saga_row(conn, order_id)
     if saga is None:
         raise LookupError(f"order {order_id} not found")
     return {
         "status": saga.status,
-        "completedSteps": saga.completed_steps,
-        "cancelRequested": saga.cancel_requested,
+        "completedSteps": json.loads(saga.completed_steps_json),
+        "cancelRequested": bool(saga.cancel_requested),
         "failureReason": saga.failure_reason,
     }
+
+
+def _saga_row(conn: Connection, order_id: str) -> Row | None:
+    return conn.execute(select(SAGAS).where(SAGAS.c.order_id == order_id)).first()
 
 
 def unsettled_orders(db: Database, idle_for: timedelta, limit: int = 50) -> list[Order]:
@@ -312,19 +359,18 @@ def is_unsettled(db: Database, order: Order) -> bool:
     """Whether the order's saga has not reached its end (what `unsettled_orders` looks for,
     without the idle time): not started, in flight, the order not at an end, or confirmed but
     not yet announced."""
-    saga = _saga(db, order.order_id)
+    with db.read() as conn:
+        saga = _saga_row(conn, order.order_id)
     if not order.workflow_started or saga is None:
         return True
     return (
         saga.status in IN_FLIGHT
         or order.status not in ("CONFIRMED", "CANCELLED", "SHIPPED", "DELIVERED")
-        or (saga.status == "COMPLETED" and NOTIFICATION_SENT not in saga.completed_steps)
+        or (
+            saga.status == "COMPLETED"
+            and NOTIFICATION_SENT not in json.loads(saga.completed_steps_json)
+        )
     )
-
-
-def _saga(db: Database, order_id: str) -> OrderSaga | None:
-    with db.session() as s:
-        return s.get(OrderSaga, order_id)
 
 
 def ship(db: Database, order_id: str) -> Order:
@@ -491,15 +537,25 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise Problem(400, "Invalid cursor", "use the `next` value of a previous page") from exc
 
 
-def order_view(db: Database, order: Order, timeline: bool = False) -> dict:
+def order_view(db: Database, order: Order | Row, timeline: bool = False) -> dict:
     """The order as the API shows it; with `timeline`, the saga's timeline too."""
-    with db.session() as s:
-        lines = s.exec(
-            select(OrderLine)
-            .where(OrderLine.order_id == order.order_id)
-            .order_by(col(OrderLine.id))
-        ).all()
-        saga = s.get(OrderSaga, order.order_id)
+    with db.read() as conn:
+        return _view(conn, order, timeline)
+
+
+def order_view_by_id(db: Database, order_id: str, timeline: bool = False) -> dict | None:
+    """The order as the API shows it, read in one snapshot (what a client polls); None if
+    there is no such order."""
+    with db.read() as conn:
+        order = conn.execute(select(ORDERS).where(ORDERS.c.order_id == order_id)).first()
+        return None if order is None else _view(conn, order, timeline)
+
+
+def _view(conn: Connection, order: Order | Row, timeline: bool) -> dict:
+    lines = conn.execute(
+        select(LINES).where(LINES.c.order_id == order.order_id).order_by(LINES.c.id)
+    ).all()
+    saga = _saga_row(conn, order.order_id)
     return {
         "orderId": order.order_id,
         "customerId": order.customer_id,
@@ -515,11 +571,11 @@ def order_view(db: Database, order: Order, timeline: bool = False) -> dict:
         ],
         "saga": {
             "status": saga.status if saga else None,
-            "completedSteps": saga.completed_steps if saga else [],
-            "compensatedSteps": saga.compensated_steps if saga else [],
+            "completedSteps": json.loads(saga.completed_steps_json) if saga else [],
+            "compensatedSteps": json.loads(saga.compensated_steps_json) if saga else [],
             "failureReason": saga.failure_reason if saga else None,
             "startedAt": _utc(saga.started_at) if saga else None,
-            **({"timeline": saga_timeline(db, order.order_id)} if timeline else {}),
+            **({"timeline": _timeline(conn, saga) if saga else []} if timeline else {}),
         },
         "traceId": order.trace_id,
         "createdAt": _utc(order.created_at),

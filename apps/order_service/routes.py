@@ -89,10 +89,10 @@ def api_router(db: Database, sagas: Sagas, admission: SagaAdmission) -> APIRoute
 
     @router.get("/{order_id}")
     def get_order(order_id: Identifier) -> dict:
-        row = orders.get_order(db, order_id)
-        if row is None:
+        view = orders.order_view_by_id(db, order_id, timeline=True)
+        if view is None:
             raise Problem(404, "Order not found", f"no order {order_id}")
-        return orders.order_view(db, row, timeline=True)
+        return view
 
     @router.post("/{order_id}/drive", status_code=202)
     async def drive_order(order_id: Identifier) -> dict:
@@ -138,7 +138,7 @@ def api_router(db: Database, sagas: Sagas, admission: SagaAdmission) -> APIRoute
 def subscriptions(db: Database, sagas: Sagas) -> list[Subscription]:
     def on_stock_reply(data: dict) -> Outcome:
         reply = parse_message(StockReply, data)  # Rejected: a dead letter with the reason
-        if orders.get_order(db, reply.order_id) is None:
+        if not orders.order_exists(db, reply.order_id):
             raise Rejected(f"no order {reply.order_id}")
         # An exception here (no worker connected yet) makes Dapr redeliver the reply.
         delivered = sagas.deliver_event(reply.order_id, STOCK_REPLY, reply.wire())

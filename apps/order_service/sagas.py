@@ -7,12 +7,18 @@ later; scheduling is keyed by the order id, so doing it twice starts one saga. A
 by scheduling the same instance id again once the previous run has ended (Dapr allows reusing a
 finished instance's id), with `resume` in its input (workflows/order_saga.py `_resume`).
 
+A new saga's first command (reserve-stock) is sent here, once its workflow is scheduled, not by
+an activity of its own: every activity costs the workflow engine a round of scheduling, state
+and history. It is sent in the background, so a broker outage never holds up placing an order;
+if it does not go out, the saga sends it again itself (workflows/order_saga.py).
+
 A workflow is scheduled inside the order's trace (`continue_trace`), whoever schedules it: the
 sidecar's workflow spans, the activities and all they cause then belong to the order's trace.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -20,19 +26,24 @@ from dapr.ext.workflow import DaprWorkflowClient, WorkflowState, WorkflowStatus
 from dapr.ext.workflow._durabletask.aio.client import AsyncTaskHubGrpcClient
 from starlette.concurrency import run_in_threadpool
 
+from apps.common.contracts import RESERVE_STOCK, ReserveStock
+from apps.common.dapr import AsyncDaprClient, SidecarError
 from apps.common.db import Database
 from apps.common.telemetry import continue_trace
 from apps.order_service import orders
 from apps.order_service.store import Order
+from workflows.activities import order_span
 from workflows.steps import ORDER_SAGA
 
 log = logging.getLogger(__name__)
 ENDED = {WorkflowStatus.COMPLETED, WorkflowStatus.FAILED, WorkflowStatus.TERMINATED}
+COMMANDS_PENDING_AT_MOST = 100  # past this (the sidecar is slow or away) the sagas send them
 
 
 @dataclass(frozen=True)
 class SagaTimeouts:
     stock_reply_seconds: float = 30.0  # STOCK_REPLY_TIMEOUT_SECONDS
+    stock_resend_seconds: float = 5.0  # STOCK_RESEND_SECONDS: no reply by then, sent again
     payment_deadline_seconds: float = 20.0  # PAYMENT_DEADLINE_SECONDS
 
 
@@ -43,20 +54,29 @@ class Sagas:
         workflows: DaprWorkflowClient,
         scheduler: AsyncTaskHubGrpcClient,
         timeouts: SagaTimeouts,
+        commands: AsyncDaprClient,
     ) -> None:
         self.db, self.workflows, self.scheduler, self.timeouts = db, workflows, scheduler, timeouts
+        self.commands = commands
+        self._sending: set[asyncio.Task] = set()
 
     async def start(self, order: Order) -> bool:
-        """Schedules the order's saga; False (logged) if that cannot be done now."""
-        if not await self._schedule(order, resume=False):
+        """Schedules the order's saga and sends its reservation; False (logged) if the saga
+        cannot be scheduled now."""
+        payload = await self._input(order, resume=False)
+        if not await self._schedule(order, payload):
             return False
         await run_in_threadpool(orders.mark_workflow_started, self.db, order.order_id)
+        if len(self._sending) < COMMANDS_PENDING_AT_MOST:
+            task = asyncio.create_task(self._reserve_stock(payload))
+            self._sending.add(task)  # held until done: the loop keeps only weak references
+            task.add_done_callback(self._sending.discard)
         return True
 
     async def resume(self, order: Order) -> bool:
         """Runs the order's saga again from what its record says; False if its previous run has
         not ended yet (or the sidecar cannot take it now)."""
-        return await self._schedule(order, resume=True)
+        return await self._schedule(order, await self._input(order, resume=True))
 
     def state(self, order_id: str) -> WorkflowState | None:
         return self.workflows.get_workflow_state(order_id, fetch_payloads=False)
@@ -73,24 +93,45 @@ class Sagas:
         self.workflows.raise_workflow_event(order_id, event, data=data)
         return True
 
-    async def _schedule(self, order: Order, resume: bool) -> bool:
-        payload = {
+    async def _input(self, order: Order, resume: bool) -> dict:
+        return {
             **await run_in_threadpool(orders.saga_input, self.db, order),
             "stockTimeoutSeconds": self.timeouts.stock_reply_seconds,
             "paymentDeadlineSeconds": self.timeouts.payment_deadline_seconds,
             "resume": resume,
+            # A first run: the reservation goes out from start(), the saga waits this long
+            # for its reply before sending it again.
+            **({} if resume else {"stockRequested": True}),
+            "stockResendSeconds": min(
+                self.timeouts.stock_resend_seconds, self.timeouts.stock_reply_seconds
+            ),
         }
+
+    async def _schedule(self, order: Order, payload: dict) -> bool:
         try:
             with continue_trace(order.traceparent):
                 await self.scheduler.schedule_new_orchestration(
                     ORDER_SAGA, input=payload, instance_id=order.order_id
                 )
         except Exception as exc:
-            if _already_exists(exc) and not resume:
+            if _already_exists(exc) and not payload["resume"]:
                 return True  # a first start that raced another: one saga runs
             log.warning("saga not scheduled now: %s", exc, extra={"order_id": order.order_id})
             return False
         return True
+
+    async def _reserve_stock(self, payload: dict) -> None:
+        order_id = payload["orderId"]
+        cmd = ReserveStock.model_validate({"orderId": order_id, "items": payload["items"]})
+        try:
+            with order_span("reserve_stock", payload):  # the saga's step, as an activity's is
+                await self.commands.publish(RESERVE_STOCK, cmd.wire(), key=order_id)
+        except SidecarError as exc:
+            log.warning(
+                "reservation not sent now (the saga sends it again): %s",
+                exc,
+                extra={"order_id": order_id},
+            )
 
 
 def _already_exists(exc: Exception) -> bool:

@@ -55,6 +55,7 @@ class FakeWorkflowContext:
 @dataclass
 class Run:
     calls: list[Call] = field(default_factory=list)
+    stock_waits: int = 0
 
     @property
     def activities(self) -> list[str]:
@@ -72,19 +73,23 @@ def drive(
     saga: Generator[Any, Any, Any],
     ctx: FakeWorkflowContext,
     answers: dict[str, list[Answer] | Answer],
-    stock: dict | str = "reserved",
+    stock: dict | str | list[dict | str] = "reserved",
 ) -> Run:
     """Runs the saga to its end. `answers[name]`: a list (one answer per call, in order) or one
     answer for every call; a callable answer gets the activity's input. `stock`: the stock
-    reply's data, or "reserved", "timeout" or "cancel"."""
+    reply's data, or "reserved", "timeout" or "cancel"; a list: one of those per stock wait."""
     run, value = Run(), None
+    waits = list(stock) if isinstance(stock, list) else None
     while True:
         try:
             task = saga.send(value)
         except StopIteration:
             return run
         if isinstance(task, WhenAnyTask):
-            value = _stock_wait(ctx, stock)
+            if waits is not None and not waits:
+                raise AssertionError("the saga waited for stock more often than expected")
+            value = _stock_wait(ctx, waits.pop(0) if waits is not None else stock)
+            run.stock_waits += 1
         elif task.call.kind == "timer":
             run.calls.append(task.call)
             ctx.current_utc_datetime += next(d for t, d in ctx.timers if t is task)

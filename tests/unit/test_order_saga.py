@@ -41,6 +41,41 @@ def test_happy_path_reserves_then_charges_and_confirms_in_one_step():
     assert result.activities == [A.RESERVE_STOCK, A.TAKE_PAYMENT]
 
 
+SENT = {"stockRequested": True, "stockResendSeconds": 5}  # order-service sent the command
+
+
+def test_a_reservation_sent_when_the_order_was_placed_needs_no_activity_to_send_it():
+    result = run_saga({A.TAKE_PAYMENT: CHARGED}, **SENT)
+    assert result.activities == [A.TAKE_PAYMENT]
+    assert result.stock_waits == 1
+
+
+def test_no_reply_soon_to_the_command_sent_at_placing_sends_it_again():
+    # The command may never have gone out (broker down while the order was placed).
+    result = run_saga(
+        {A.RESERVE_STOCK: True, A.TAKE_PAYMENT: CHARGED}, ["timeout", "reserved"], **SENT
+    )
+    assert result.activities == [A.RESERVE_STOCK, A.TAKE_PAYMENT]
+    assert result.stock_waits == 2
+
+
+def test_no_reply_to_the_command_sent_again_either_releases_what_may_be_reserved():
+    result = run_saga({A.RESERVE_STOCK: True, **STEPS}, ["timeout", "timeout"], **SENT)
+    assert result.activities == [
+        A.RESERVE_STOCK,
+        A.RECORD_PROGRESS,
+        A.RELEASE_STOCK,
+        A.FINISH_CANCELLED,
+    ]
+    assert ending(result)["reason"] == "stock reservation timed out"
+
+
+def test_cancel_while_waiting_for_the_reply_to_the_command_sent_at_placing():
+    result = run_saga(STEPS, "cancel", **SENT)
+    assert result.activities == [A.RECORD_PROGRESS, A.RELEASE_STOCK, A.FINISH_CANCELLED]
+    assert ending(result)["reason"] == CANCELLED_BY_REQUEST
+
+
 def test_a_history_from_before_the_merged_step_still_confirms_on_its_own():
     result = run_saga(
         {A.RESERVE_STOCK: True, A.TAKE_PAYMENT: CHARGED_BEFORE, A.CONFIRM_ORDER: True}
