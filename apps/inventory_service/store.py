@@ -55,4 +55,7 @@ def insert_absent(conn: Connection, table: Table, row: dict[str, object]) -> boo
 @cache
 def _insert_or_skip(dialect: str, table: Table) -> Insert:
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()
+    # preserve_rowcount: else the INSERT's rowcount is -1 on psycopg (only UPDATE and DELETE
+    # keep theirs by default).
+    insert = module.insert(table).on_conflict_do_nothing()
+    return insert.execution_options(preserve_rowcount=True)
