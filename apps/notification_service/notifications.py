@@ -4,29 +4,50 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlalchemy import Row, bindparam, select
 
 from apps.common.db import Database
-from apps.notification_service.store import Notification
+from apps.notification_service.store import (
+    NOTIFICATION,
+    insert_absent,
+    new_notification_id,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
+FOR_ORDER = (
+    select(
+        NOTIFICATION.c.notification_id,
+        NOTIFICATION.c.order_id,
+        NOTIFICATION.c.customer_id,
+        NOTIFICATION.c.type,
+        NOTIFICATION.c.sent_at,
+    )
+    .where(NOTIFICATION.c.order_id == bindparam("order_id_"))
+    .order_by(NOTIFICATION.c.sent_at)
+)
+
 
 def notify(db: Database, order_id: str, customer_id: str, kind: str) -> bool:
-    """Records (and "sends") the notification; False when it was already sent."""
-    with db.session() as s:
-        s.add(Notification(order_id=order_id, customer_id=customer_id, type=kind))
-        try:
-            s.commit()
-        except IntegrityError:
+    """Records (and "sends") the notification; False when it was already sent (the unique
+    order and kind: one INSERT that skips a duplicate, no error to recover from)."""
+    row = {
+        "notification_id": new_notification_id(),
+        "order_id": order_id,
+        "customer_id": customer_id,
+        "type": kind,
+        "sent_at": utcnow(),
+    }
+    with db.write() as conn:
+        if not insert_absent(conn, NOTIFICATION, row):
             return False
     # The delivery channel (mail, SMS) is out of scope: the log line is the message sent.
     log.info("notified %s: %s", customer_id, kind, extra={"order_id": order_id})
     return True
 
 
-def notifications_for_order(db: Database, order_id: str) -> list[Notification]:
-    with db.session() as s:
-        query = select(Notification).where(Notification.order_id == order_id)
-        return list(s.exec(query.order_by(Notification.sent_at)).all())
+def notifications_for_order(db: Database, order_id: str) -> list[Row]:
+    """Its notifications (notification_id, order_id, customer_id, type, sent_at), oldest first."""
+    with db.read() as conn:
+        return list(conn.execute(FOR_ORDER, {"order_id_": order_id}))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import cache
 
-from sqlalchemy import Connection, UniqueConstraint, inspect, text
+from sqlalchemy import Connection, Insert, Table, UniqueConstraint, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 from apps.common.db import Database
@@ -15,6 +17,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def new_notification_id() -> str:
+    return str(uuid.uuid4())
+
+
 def iso_utc(moment: datetime) -> str:
     # SQLite hands back naive datetimes; everything stored is UTC.
     return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
@@ -22,7 +28,7 @@ def iso_utc(moment: datetime) -> str:
 
 class Notification(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("order_id", "type"),)
-    notification_id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True)
+    notification_id: str = Field(default_factory=new_notification_id, primary_key=True)
     order_id: str = Field(index=True, max_length=64)
     customer_id: str = Field(max_length=64)
     type: str  # ORDER_CONFIRMED | ORDER_CANCELLED
@@ -42,6 +48,25 @@ class DeadLetter(SQLModel, table=True):
     event_id: str | None = Field(default=None, unique=True, index=True)
     received_at: datetime = Field(default_factory=utcnow)
     redriven_at: datetime | None = None
+
+
+NOTIFICATION: Table = Notification.__table__  # type: ignore[attr-defined]
+
+
+def insert_absent(conn: Connection, table: Table, row: dict[str, object]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: False when the key exists already. PostgreSQL first
+    waits for a transaction inserting the same key; either way no error aborts the caller's
+    transaction."""
+    return conn.execute(_insert_or_skip(conn.dialect.name, table), row).rowcount == 1
+
+
+@cache
+def _insert_or_skip(dialect: str, table: Table) -> Insert:
+    module = postgresql if dialect == "postgresql" else sqlite
+    # preserve_rowcount: else the INSERT's rowcount is -1 on psycopg (only UPDATE and DELETE
+    # keep theirs by default).
+    insert = module.insert(table).on_conflict_do_nothing()
+    return insert.execution_options(preserve_rowcount=True)
 
 
 def create_tables(db: Database) -> None:

@@ -12,12 +12,12 @@ from apps.common.db import Database
 from apps.common.money import format_amount, from_cents
 from apps.common.problems import Problem
 from apps.payment_service import payments
-from apps.payment_service.store import Payment
+from apps.payment_service.store import PaymentRecord
 
 log = logging.getLogger(__name__)
 
 
-def payment_view(p: Payment) -> dict:
+def payment_view(p: PaymentRecord) -> dict:
     return {
         "paymentId": p.payment_id,
         "orderId": p.order_id,

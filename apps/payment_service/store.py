@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Connection, Insert, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 
@@ -30,3 +33,62 @@ class Payment(SQLModel, table=True):
     reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+ACCOUNT: Table = Account.__table__  # type: ignore[attr-defined]
+PAYMENT: Table = Payment.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    """A payment as the API shows it (the columns RECORD_COLUMNS selects, in that order)."""
+
+    payment_id: str
+    order_id: str
+    customer_id: str
+    amount_cents: int
+    status: str
+    reason: str | None = None
+
+    def row(self, now: datetime) -> dict[str, object]:
+        """The values of a new payment row."""
+        return {
+            "payment_id": self.payment_id,
+            "order_id": self.order_id,
+            "customer_id": self.customer_id,
+            "amount_cents": self.amount_cents,
+            "status": self.status,
+            "reason": self.reason,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+
+RECORD_COLUMNS = [
+    PAYMENT.c.payment_id,
+    PAYMENT.c.order_id,
+    PAYMENT.c.customer_id,
+    PAYMENT.c.amount_cents,
+    PAYMENT.c.status,
+    PAYMENT.c.reason,
+]
+
+
+def new_payment_id() -> str:
+    return str(uuid.uuid4())
+
+
+def insert_absent(conn: Connection, table: Table, row: dict[str, object]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: False when the key exists already. PostgreSQL first
+    waits for a transaction inserting the same key; either way no error aborts the caller's
+    transaction, which can go on to read the row that won."""
+    return conn.execute(_insert_or_skip(conn.dialect.name, table), row).rowcount == 1
+
+
+@cache
+def _insert_or_skip(dialect: str, table: Table) -> Insert:
+    module = postgresql if dialect == "postgresql" else sqlite
+    # preserve_rowcount: else the INSERT's rowcount is -1 on psycopg (only UPDATE and DELETE
+    # keep theirs by default).
+    insert = module.insert(table).on_conflict_do_nothing()
+    return insert.execution_options(preserve_rowcount=True)
