@@ -132,10 +132,16 @@ def account_not_found(customer_id: str) -> Response:
 
 
 async def own_order(
-    dapr: AsyncDaprClient, principal: Principal, order_id: str
+    dapr: AsyncDaprClient, principal: Principal, order_id: str, wait_seconds: float = 0
 ) -> httpx.Response | Response:
-    """The order's answer from order-service, or a 404 if it is someone else's."""
-    upstream = await call(dapr, ORDERS, f"orders/{order_id}")
+    """The order's answer from order-service, or a 404 if it is someone else's. With
+    `wait_seconds`, order-service answers once the order has settled; it is told whose order
+    may be waited for, so that another customer's order is not found at once, not after a
+    wait that would tell it exists."""
+    params = {"waitSeconds": f"{wait_seconds:g}"} if wait_seconds else {}
+    if wait_seconds and not principal.is_admin:
+        params["customerId"] = principal.subject
+    upstream = await call(dapr, ORDERS, f"orders/{order_id}", params=params or None)
     if upstream.status_code != 200 or principal.is_admin:
         return upstream
     owner = json_object(upstream).get("customerId")
@@ -262,8 +268,21 @@ async def stuck_orders(
 
 
 @router.get("/orders/{order_id}", response_model=OrderView, responses=answers(404))
-async def get_order(order_id: Identifier, principal: Caller, dapr: Sidecar) -> Response:
-    found = await own_order(dapr, principal, order_id)
+async def get_order(
+    order_id: Identifier,
+    principal: Caller,
+    dapr: Sidecar,
+    wait_seconds: float = Query(
+        default=0,
+        alias="waitSeconds",
+        ge=0,
+        le=10,
+        description="Answer once the order has settled (CONFIRMED, CANCELLED, SHIPPED, "
+        "DELIVERED) or after this many seconds, whichever comes first: one request instead of "
+        "polling.",
+    ),
+) -> Response:
+    found = await own_order(dapr, principal, order_id, wait_seconds)
     return relay(found) if isinstance(found, httpx.Response) else found
 
 

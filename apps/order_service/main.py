@@ -31,6 +31,7 @@ from apps.order_service.admission import AdmissionSettings, SagaAdmission
 from apps.order_service.reconciler import Reconciler, ReconcilerSettings
 from apps.order_service.saga_records import SagaRecordsInDb
 from apps.order_service.sagas import Sagas, SagaTimeouts
+from apps.order_service.watch import OrderWatch
 from workflows.activities import saga_activities
 from workflows.order_saga import order_saga
 from workflows.steps import ORDER_SAGA
@@ -68,10 +69,10 @@ def saga_timeouts() -> SagaTimeouts:
     )
 
 
-def workflow_runtime(db: Database, dapr: DaprClient) -> WorkflowRuntime:
+def workflow_runtime(db: Database, dapr: DaprClient, watch: OrderWatch) -> WorkflowRuntime:
     runtime = WorkflowRuntime(logger_options=sdk_logging())
     runtime.register_workflow(order_saga, name=ORDER_SAGA)
-    for name, activity in saga_activities(SagaRecordsInDb(db), dapr).items():
+    for name, activity in saga_activities(SagaRecordsInDb(db, watch), dapr).items():
         runtime.register_activity(activity, name=name)
     return runtime
 
@@ -88,7 +89,8 @@ def create() -> FastAPI:
     db = Database(settings.database_url)
     db.create_tables()
     dapr = DaprClient(timeout=15.0)
-    runtime = workflow_runtime(db, dapr)
+    watch = OrderWatch()
+    runtime = workflow_runtime(db, dapr, watch)
     sagas = Sagas(
         db,
         DaprWorkflowClient(logger_options=sdk_logging()),
@@ -130,7 +132,7 @@ def create() -> FastAPI:
 
     return create_app(
         "order-service",
-        routers=[routes.api_router(db, sagas, admission), subscription_router(subs)],
+        routers=[routes.api_router(db, sagas, admission, watch), subscription_router(subs)],
         readiness={
             "database": lambda: db.ping() is None,
             "sidecar": dapr.sidecar_ready,

@@ -18,9 +18,11 @@ from apps.order_service import orders
 from apps.order_service.admission import SagaAdmission
 from apps.order_service.operations import drive_to_end
 from apps.order_service.sagas import Sagas
+from apps.order_service.watch import OrderWatch
 from workflows.steps import CANCEL_REQUESTED, STOCK_REPLY
 
 log = logging.getLogger(__name__)
+MAX_WAIT_SECONDS = 10  # a client that waits longer asks again
 
 
 def too_busy(retry_after_seconds: int) -> JSONResponse:
@@ -33,7 +35,9 @@ def too_busy(retry_after_seconds: int) -> JSONResponse:
     return response
 
 
-def api_router(db: Database, sagas: Sagas, admission: SagaAdmission) -> APIRouter:
+def api_router(
+    db: Database, sagas: Sagas, admission: SagaAdmission, watch: OrderWatch
+) -> APIRouter:
     router = APIRouter(prefix="/orders")
 
     @router.post("", status_code=202)
@@ -88,8 +92,22 @@ def api_router(db: Database, sagas: Sagas, admission: SagaAdmission) -> APIRoute
         return {"items": [orders.order_view(db, r) for r in rows], "next": None}
 
     @router.get("/{order_id}")
-    def get_order(order_id: Identifier) -> dict:
-        view = orders.order_view_by_id(db, order_id, timeline=True)
+    async def get_order(
+        order_id: Identifier,
+        wait_seconds: float = Query(default=0, alias="waitSeconds", ge=0, le=MAX_WAIT_SECONDS),
+        customer_id: Identifier | None = Query(default=None, alias="customerId"),
+    ) -> dict:
+        """The order; with `waitSeconds`, once its saga has settled it (or when they are up).
+        With `customerId`, another customer's order is not found, at once: a wait would tell
+        that it exists."""
+
+        async def look() -> dict | None:
+            view = await run_in_threadpool(orders.order_view_by_id, db, order_id, True)
+            if view is not None and customer_id is not None and view["customerId"] != customer_id:
+                return None
+            return view
+
+        view = await (watch.until_settled(order_id, wait_seconds, look) if wait_seconds else look())
         if view is None:
             raise Problem(404, "Order not found", f"no order {order_id}")
         return view

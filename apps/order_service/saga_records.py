@@ -7,11 +7,14 @@ from typing import Any
 
 from apps.common.db import Database
 from apps.order_service import orders
+from apps.order_service.watch import OrderWatch
 
 
 class SagaRecordsInDb:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    """Whoever waits for an order to settle (`watch`) hears of each change of its status."""
+
+    def __init__(self, db: Database, watch: OrderWatch) -> None:
+        self.db, self.watch = db, watch
 
     def saga_state(self, order_id: str) -> dict:
         return orders.saga_state(self.db, order_id)
@@ -20,10 +23,15 @@ class SagaRecordsInDb:
         return orders.saga_in_progress(self.db, order_id)
 
     def record_progress(self, order_id: str, **update: Any) -> bool:
-        return orders.record_progress(self.db, order_id, **update)
+        cancel_requested = orders.record_progress(self.db, order_id, **update)
+        if update.get("order_status"):
+            self.watch.changed(order_id)
+        return cancel_requested
 
     def complete_saga(self, order_id: str) -> bool:
-        return orders.complete_saga(self.db, order_id)
+        completed = orders.complete_saga(self.db, order_id)
+        self.watch.changed(order_id)
+        return completed
 
     def record_compensation(self, order_id: str, step: str) -> None:
         orders.record_compensation(self.db, order_id, step)

@@ -1,0 +1,73 @@
+"""GET /orders/{id}?waitSeconds= on order-service's own routes, over a real SQLite database: an
+open order is waited for, another customer's is not found at once (a wait would tell that it
+exists), and a step of the saga ends the wait."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from apps.common.contracts import PlaceOrder
+from apps.common.problems import install_problem_handlers
+from apps.order_service import orders, routes
+from apps.order_service.saga_records import SagaRecordsInDb
+from apps.order_service.watch import OrderWatch
+
+
+def client(db, watch: OrderWatch) -> TestClient:
+    app = FastAPI()
+    install_problem_handlers(app)
+    # Placing and cancelling are not called here: they need no saga scheduler or admission.
+    app.include_router(routes.api_router(db, sagas=None, admission=None, watch=watch))  # type: ignore[arg-type]
+    return TestClient(app)
+
+
+def open_order(db) -> str:
+    request = PlaceOrder.model_validate(
+        {"customerId": "alice", "items": [{"productId": "book", "quantity": 1, "unitPrice": "5"}]}
+    )
+    row, _ = orders.place_order(db, request, None, None)
+    return row.order_id
+
+
+def test_another_customers_open_order_is_not_found_at_once(sqlite_db):
+    order_id = open_order(sqlite_db)
+    api = client(sqlite_db, OrderWatch(recheck_seconds=0.05))
+    started = time.monotonic()
+    resp = api.get(f"/orders/{order_id}", params={"waitSeconds": 3, "customerId": "bob"})
+    assert resp.status_code == 404 and time.monotonic() - started < 1.5
+
+
+def test_an_open_order_is_answered_as_it_is_when_the_wait_is_over(sqlite_db):
+    order_id = open_order(sqlite_db)
+    api = client(sqlite_db, OrderWatch(recheck_seconds=0.05))
+    started = time.monotonic()
+    resp = api.get(f"/orders/{order_id}", params={"waitSeconds": 1, "customerId": "alice"})
+    assert resp.status_code == 200 and resp.json()["status"] == "PENDING"
+    assert time.monotonic() - started >= 1
+
+
+def test_the_saga_confirming_the_order_ends_the_wait(sqlite_db):
+    order_id = open_order(sqlite_db)
+    watch = OrderWatch(recheck_seconds=30)  # only the saga's step can end the wait in time
+    api = client(sqlite_db, watch)
+    records = SagaRecordsInDb(sqlite_db, watch)
+
+    def confirm_once_waited_for() -> None:
+        while not watch._waiters:
+            time.sleep(0.01)
+        records.complete_saga(order_id)
+
+    threading.Thread(target=confirm_once_waited_for).start()
+    started = time.monotonic()
+    resp = api.get(f"/orders/{order_id}", params={"waitSeconds": 10})
+    assert resp.json()["status"] == "CONFIRMED" and time.monotonic() - started < 5
+
+
+def test_a_wait_longer_than_allowed_is_refused(sqlite_db):
+    api = client(sqlite_db, OrderWatch())
+    resp = api.get(f"/orders/{open_order(sqlite_db)}", params={"waitSeconds": 60})
+    assert resp.status_code == 422
