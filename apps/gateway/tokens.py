@@ -86,7 +86,7 @@ def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
 
 
 class TokenVerifier:
-    """Verifies tokens. Checking the signature is most of the gateway's own work per request,
+    """Verifies tokens. Checking the signature is the costliest step of AccessGuard per request,
     and a client sends the same token again and again, so a token that passed is remembered
     (at most `cache_size`, least recently used dropped first) until it expires: from then on it
     is verified afresh, and refused. A refused token is never remembered."""
