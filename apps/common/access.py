@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apps.common.problems import problem_response
 
@@ -174,34 +176,46 @@ def _single(values: list[str]) -> str | None:
     return values[0] if len(distinct) == 1 else None
 
 
+class AccessControl:
+    """ASGI middleware: refuses a call without the app token (401) and a call another app may
+    not make (403), except on OPEN_PATHS, before anything reads the request's body."""
+
+    def __init__(self, app: ASGIApp, app_id: str, token: str, policy: AccessPolicy | None) -> None:
+        self.app, self.app_id, self.policy = app, app_id, policy
+        self.expected = token.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        refusal = self._refusal(scope)
+        await (refusal or self.app)(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> ASGIApp | None:
+        headers = Headers(scope=scope)
+        given = headers.get(TOKEN_HEADER, "").encode()
+        if not hmac.compare_digest(given, self.expected):
+            return problem_response(
+                401, "Unauthorized", f"calls to {self.app_id} need its app token ({TOKEN_HEADER})"
+            )
+        callers = headers.getlist(CALLER_HEADER)
+        if not callers or self.policy is None:
+            return None
+        caller = _single(callers)
+        namespace = _single(headers.getlist(CALLER_NAMESPACE_HEADER) or ["default"])
+        if caller is None or namespace is None:
+            return problem_response(403, "Forbidden", "conflicting caller identities")
+        method, path = scope["method"], scope["path"]
+        if caller != self.app_id and not self.policy.allows(caller, namespace, method, path):
+            return problem_response(403, "Forbidden", f"{caller} may not call {method} {path}")
+        return None
+
+
 def install_access_control(
     app: FastAPI, app_id: str, token: str | None, policy: AccessPolicy | None
 ) -> None:
-    """Refuses a call without the app token (401) and a call another app may not make (403),
-    except on OPEN_PATHS. No token configured (the public gateway): nothing is checked."""
+    """Installs AccessControl. No token configured (the public gateway): nothing is checked."""
     if not token:
         log.info("no APP_API_TOKEN: %s accepts calls without an app token", app_id)
         return
-    expected = token.encode()
-
-    @app.middleware("http")
-    async def _access(request: Request, call_next):  # type: ignore[no-untyped-def]
-        path = request.url.path
-        if path in OPEN_PATHS:
-            return await call_next(request)
-        given = request.headers.get(TOKEN_HEADER, "").encode()
-        if not hmac.compare_digest(given, expected):
-            return problem_response(
-                401, "Unauthorized", f"calls to {app_id} need its app token ({TOKEN_HEADER})"
-            )
-        callers = request.headers.getlist(CALLER_HEADER)
-        if callers and policy is not None:
-            caller = _single(callers)
-            namespace = _single(request.headers.getlist(CALLER_NAMESPACE_HEADER) or ["default"])
-            if caller is None or namespace is None:
-                return problem_response(403, "Forbidden", "conflicting caller identities")
-            if caller != app_id and not policy.allows(caller, namespace, request.method, path):
-                return problem_response(
-                    403, "Forbidden", f"{caller} may not call {request.method} {path}"
-                )
-        return await call_next(request)
+    app.add_middleware(AccessControl, app_id=app_id, token=token, policy=policy)

@@ -62,8 +62,8 @@ class StreamingBodyLimit:
         try:
             await self.app(scope, counting_receive, guarded_send)
         except Exception:
-            # BodyTooLarge, bare or in an exception group (middleware run the app in task
-            # groups), or what a reader made of it: the answer is the 413 unless one began.
+            # BodyTooLarge, bare or in an exception group (should a middleware run the app in a
+            # task group), or what a reader made of it: the answer is the 413 unless one began.
             if not over or started:
                 raise
         if over and not started:

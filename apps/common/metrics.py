@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import time
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("apps.http")
 QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
@@ -41,34 +43,52 @@ CIRCUIT_BREAKER_OPEN = Counter(
 )
 
 
-def install_metrics(app: FastAPI, app_id: str) -> None:
-    @app.middleware("http")
-    async def _measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+class RequestMetrics:
+    """ASGI middleware: counts and times each request by its route template ("unmatched" when
+    no route took it) and writes its log line, refused and failed requests included."""
+
+    def __init__(self, app: ASGIApp, app_id: str) -> None:
+        self.app, self.app_id = app, app_id
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         start = time.perf_counter()
-        status, location = 500, None
+        status, location = 500, None  # 500 unless the app answers: it raised
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status, location
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                location = Headers(raw=message.get("headers", [])).get("location")
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status, location = response.status_code, response.headers.get("location")
-            return response
+            await self.app(scope, receive, send_and_note)
         finally:
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
+            method, url_path = scope["method"], scope["path"]
+            path = getattr(scope.get("route"), "path", "unmatched")
             elapsed = time.perf_counter() - start
             if path != "/metrics":
-                REQUESTS.labels(app_id, request.method, path, str(status)).inc()
-                LATENCY.labels(app_id, request.method, path).observe(elapsed)
-            if request.url.path not in QUIET_PATHS:  # probes and scrapes would drown the rest
-                http = {"method": request.method, "path": request.url.path, "status": status}
+                REQUESTS.labels(self.app_id, method, path, str(status)).inc()
+                LATENCY.labels(self.app_id, method, path).observe(elapsed)
+            if url_path not in QUIET_PATHS:  # probes and scrapes would drown the rest
+                http = {"method": method, "path": url_path, "status": status}
                 if location:
                     http["location"] = location
                 log.info(
                     "%s %s %s %.0fms",
-                    request.method,
-                    request.url.path,
+                    method,
+                    url_path,
                     status,
                     elapsed * 1000,
                     extra={"http": http},
                 )
+
+
+def install_metrics(app: FastAPI, app_id: str) -> None:
+    app.add_middleware(RequestMetrics, app_id=app_id)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -129,7 +129,8 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def caller(
+# async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
+async def caller(
     request: Request,
     _declared: HTTPAuthorizationCredentials | None = Security(bearer_scheme),
 ) -> Principal:
@@ -139,7 +140,7 @@ def caller(
     return principal
 
 
-def admin(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+async def admin(principal: Annotated[Principal, Depends(caller)]) -> Principal:
     if not principal.is_admin:
         raise Problem(403, "Forbidden", "this operation is for admins only")
     return principal

@@ -54,7 +54,7 @@ MAX_ROW_ID = 2**31 - 1
 router = APIRouter(prefix="/api/v1")
 
 
-def sidecar(request: Request) -> AsyncDaprClient:
+async def sidecar(request: Request) -> AsyncDaprClient:  # async: see auth.caller
     return request.app.state.dapr
 
 

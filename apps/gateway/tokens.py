@@ -10,6 +10,8 @@ the token's header says, so `alg: none` and HS256 signed with the public key are
 from __future__ import annotations
 
 import re
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -84,10 +86,39 @@ def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
 
 
 class TokenVerifier:
-    def __init__(self, public_key: ec.EllipticCurvePublicKey, issuer: str, audience: str) -> None:
+    """Verifies tokens. Checking the signature is the costliest step of AccessGuard per request,
+    and a client sends the same token again and again, so a token that passed is remembered
+    (at most `cache_size`, least recently used dropped first) until it expires: from then on it
+    is verified afresh, and refused. A refused token is never remembered."""
+
+    def __init__(
+        self,
+        public_key: ec.EllipticCurvePublicKey,
+        issuer: str,
+        audience: str,
+        cache_size: int = 1024,
+    ) -> None:
         self.public_key, self.issuer, self.audience = public_key, issuer, audience
+        self.cache_size = cache_size
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, good_until = cached
+            if time.time() < good_until:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal, expiry = self._verify(token)
+        # PyJWT refuses a token once now >= exp + leeway: it is good until then.
+        self._verified[token] = (principal, expiry + CLOCK_SKEW.total_seconds())
+        if len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, int]:
+        """The token's principal and expiry (`exp`), or InvalidToken."""
         if len(token) > MAX_TOKEN_CHARS:
             raise InvalidToken("token too long")
         try:
@@ -107,7 +138,7 @@ class TokenVerifier:
             raise InvalidToken("subject is not a valid id")
         if not isinstance(role, str) or role not in {r.value for r in Role}:
             raise InvalidToken(f"role must be one of {', '.join(Role)}")
-        return Principal(subject, Role(role))
+        return Principal(subject, Role(role)), int(claims["exp"])
 
 
 def mint_token(

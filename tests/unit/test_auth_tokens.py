@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from apps.gateway.auth import bearer_token
 from apps.gateway.devtoken import issue
 from apps.gateway.main import token_verifier
-from apps.gateway.tokens import InvalidToken, Principal, Role, TokenVerifier
+from apps.gateway.tokens import CLOCK_SKEW, InvalidToken, Principal, Role, TokenVerifier
 from tests.unit.gateway_app import AUDIENCE, ISSUER, Keys, new_keys
 
 
@@ -91,6 +92,27 @@ def test_expiry_allows_a_little_clock_skew_but_no_more(keys, verifier):
     assert verifier.verify(keys.token("alice", Role.CUSTOMER, now=just_expired))
     long_expired = datetime.now(UTC) - timedelta(minutes=5, seconds=60)
     assert refused(verifier, keys.token("alice", Role.CUSTOMER, now=long_expired))
+
+
+def test_a_token_verified_before_is_refused_once_it_expires(keys, verifier):
+    """Verified tokens are remembered, but only until their expiry (plus the clock skew)."""
+    issued = datetime.now(UTC) - CLOCK_SKEW - timedelta(seconds=1)
+    token = keys.token("alice", Role.CUSTOMER, now=issued, lifetime=timedelta(seconds=4))
+    assert verifier.verify(token) == Principal("alice", Role.CUSTOMER)
+    assert verifier.verify(token) == Principal("alice", Role.CUSTOMER)
+    expiry = jwt.decode(token, options={"verify_signature": False})["exp"]
+    while time.time() < expiry + CLOCK_SKEW.total_seconds():
+        time.sleep(0.05)
+    assert refused(verifier, token) == "token expired"
+
+
+def test_a_token_verified_before_does_not_vouch_for_an_altered_copy(keys, verifier):
+    token = keys.token("alice", Role.CUSTOMER)
+    assert verifier.verify(token)
+    header, payload, signature = token.split(".")
+    forged = b64(json.dumps(claims(role="admin")).encode())
+    assert refused(verifier, f"{header}.{forged}.{signature}") == "bad signature"
+    assert refused(verifier, token + "x")
 
 
 def test_a_token_of_another_issuer_is_refused(keys, verifier):
