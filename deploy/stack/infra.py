@@ -202,12 +202,10 @@ def _kafka(run_dir: Path, home: Path, chaos_listener: tuple[int, int] | None) ->
         name="kafka",
         argv=[
             JAVA,
-            # One small broker on a shared 2-core machine: the serial collector and a fixed heap
-            # cost the least CPU per message (G1's concurrent threads and heap resizing cost
-            # more than its short pauses save here; measured in docs/measurements.md).
-            "-Xms256m",
-            "-Xmx256m",
-            "-XX:+UseSerialGC",
+            "-Xms128m",
+            "-Xmx512m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
             "-Djava.awt.headless=true",
             "-Djava.net.preferIPv4Stack=true",
             f"-Dlog4j2.configurationFile={home}/config/log4j2.properties",
