@@ -7,6 +7,8 @@ import hashlib
 import json
 import uuid
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -144,6 +146,15 @@ def order_exists(db: Database, order_id: str) -> bool:
         return conn.execute(query).first() is not None
 
 
+def order_status(db: Database, order_id: str, customer_id: str | None = None) -> str | None:
+    """The order's status; None if there is no such order (or it is not `customer_id`'s)."""
+    query = select(ORDERS.c.status).where(ORDERS.c.order_id == order_id)
+    if customer_id is not None:
+        query = query.where(ORDERS.c.customer_id == customer_id)
+    with db.read() as conn:
+        return conn.execute(query).scalar()
+
+
 def saga_input(db: Database, order: Order) -> dict:
     """What the workflow needs to run the saga for this order (plain JSON)."""
     with db.read() as conn:
@@ -267,7 +278,7 @@ def saga_timeline(db: Database, order_id: str) -> list[dict]:
         return [] if saga is None else _timeline(conn, saga)
 
 
-def _timeline(conn: Connection, saga: Row) -> list[dict]:
+def _timeline(conn: Connection, saga: Any) -> list[dict]:
     query = select(EVENTS).where(EVENTS.c.order_id == saga.order_id)
     events = conn.execute(query.order_by(EVENTS.c.at, EVENTS.c.id)).all()
     timeline, previous = [], saga.started_at.replace(tzinfo=None)
@@ -540,22 +551,34 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 def order_view(db: Database, order: Order | Row, timeline: bool = False) -> dict:
     """The order as the API shows it; with `timeline`, the saga's timeline too."""
     with db.read() as conn:
-        return _view(conn, order, timeline)
+        return _view(conn, order, _saga_row(conn, order.order_id), timeline)
 
 
 def order_view_by_id(db: Database, order_id: str, timeline: bool = False) -> dict | None:
     """The order as the API shows it, read in one snapshot (what a client polls); None if
     there is no such order."""
+    saga_columns = [c.label(f"saga_{c.name}") for c in SAGAS.columns]
+    query = (
+        select(ORDERS, *saga_columns)
+        .outerjoin(SAGAS, SAGAS.c.order_id == ORDERS.c.order_id)
+        .where(ORDERS.c.order_id == order_id)
+    )
     with db.read() as conn:
-        order = conn.execute(select(ORDERS).where(ORDERS.c.order_id == order_id)).first()
-        return None if order is None else _view(conn, order, timeline)
+        row = conn.execute(query).first()
+        if row is None:
+            return None
+        saga = (
+            None
+            if row.saga_order_id is None
+            else SimpleNamespace(**{c.name: row._mapping[f"saga_{c.name}"] for c in SAGAS.columns})
+        )
+        return _view(conn, row, saga, timeline)
 
 
-def _view(conn: Connection, order: Order | Row, timeline: bool) -> dict:
+def _view(conn: Connection, order: Order | Row, saga: Any, timeline: bool) -> dict:
     lines = conn.execute(
         select(LINES).where(LINES.c.order_id == order.order_id).order_by(LINES.c.id)
     ).all()
-    saga = _saga_row(conn, order.order_id)
     return {
         "orderId": order.order_id,
         "customerId": order.customer_id,

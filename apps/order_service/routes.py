@@ -101,13 +101,14 @@ def api_router(
         With `customerId`, another customer's order is not found, at once: a wait would tell
         that it exists."""
 
-        async def look() -> dict | None:
-            view = await run_in_threadpool(orders.order_view_by_id, db, order_id, True)
-            if view is not None and customer_id is not None and view["customerId"] != customer_id:
-                return None
-            return view
+        async def status() -> str | None:  # cheap: the whole view is read once, at the end
+            return await run_in_threadpool(orders.order_status, db, order_id, customer_id)
 
-        view = await (watch.until_settled(order_id, wait_seconds, look) if wait_seconds else look())
+        if wait_seconds:
+            await watch.until_settled(order_id, wait_seconds, status)
+        view = await run_in_threadpool(orders.order_view_by_id, db, order_id, True)
+        if view is not None and customer_id is not None and view["customerId"] != customer_id:
+            view = None
         if view is None:
             raise Problem(404, "Order not found", f"no order {order_id}")
         return view
@@ -160,8 +161,8 @@ def subscriptions(db: Database, sagas: Sagas) -> list[Subscription]:
             raise Rejected(f"no order {reply.order_id}")
         # An exception here (no worker connected yet) makes Dapr redeliver the reply.
         delivered = sagas.deliver_event(reply.order_id, STOCK_REPLY, reply.wire())
-        # Not delivered: no saga is waiting (it timed out and released the stock, or it failed
-        # and a resumed run will ask again). A reply that arrives then changes nothing.
+        # Not delivered: no saga exists for the order (purged). A saga that has ended (it timed
+        # out and released the stock, or failed and a resumed run will ask again) ignores it.
         return Outcome.SUCCESS if delivered else Outcome.DUPLICATE
 
     return [Subscription(STOCK_REPLIES, on_stock_reply)]

@@ -85,13 +85,18 @@ class Sagas:
         self.workflows.terminate_workflow(order_id)
 
     def deliver_event(self, order_id: str, event: str, data: dict) -> bool:
-        """Raises a workflow event. False when no saga is running for the order any more;
-        an exception when the sidecar or worker cannot take it now (the caller retries)."""
-        state = self.state(order_id)
-        if state is None or state.runtime_status in ENDED:
-            return False
-        self.workflows.raise_workflow_event(order_id, event, data=data)
-        return True
+        """Raises a workflow event: True once the engine has it (a saga that has already ended
+        ignores it), False when no saga exists for the order, an exception when the sidecar or
+        worker cannot take it now (the caller retries). One round trip in the common case; the
+        state is read only when raising fails."""
+        try:
+            self.workflows.raise_workflow_event(order_id, event, data=data)
+            return True
+        except Exception:
+            state = self.state(order_id)
+            if state is None or state.runtime_status in ENDED:
+                return False
+            raise
 
     async def _input(self, order: Order, resume: bool) -> dict:
         return {

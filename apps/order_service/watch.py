@@ -32,9 +32,10 @@ class OrderWatch:
             loop.call_soon_threadsafe(event.set)
 
     async def until_settled(
-        self, order_id: str, seconds: float, look: Callable[[], Awaitable[dict | None]]
-    ) -> dict | None:
-        """`look()`'s answer once it shows a settled order (or none), or when `seconds` are up."""
+        self, order_id: str, seconds: float, status: Callable[[], Awaitable[str | None]]
+    ) -> None:
+        """Returns once `status()` (None: no such order) shows the order settled, or when
+        `seconds` are up."""
         deadline = time.monotonic() + seconds
         event = asyncio.Event()
         waiter = (asyncio.get_running_loop(), event)
@@ -43,10 +44,10 @@ class OrderWatch:
         try:
             while True:
                 event.clear()  # before looking: a change while we look is not missed
-                view = await look()
+                now = await status()
                 left = deadline - time.monotonic()
-                if view is None or view["status"] in SETTLED or left <= 0:
-                    return view
+                if now is None or now in SETTLED or left <= 0:
+                    return
                 with suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), min(left, self.recheck_seconds))
         finally:

@@ -10,53 +10,58 @@ import time
 from apps.order_service.watch import OrderWatch
 
 
-def looks(*statuses: str | None):
-    seen = list(statuses)
-    calls = []
+def statuses(*seen: str | None):
+    """A status() that answers these in turn (the last one from then on), and its calls."""
+    pending, calls = list(seen), []
 
-    async def look() -> dict | None:
-        status = seen.pop(0) if len(seen) > 1 else seen[0]
-        calls.append(status)
-        return None if status is None else {"status": status}
+    async def status() -> str | None:
+        now = pending.pop(0) if len(pending) > 1 else pending[0]
+        calls.append(now)
+        return now
 
-    return look, calls
-
-
-def test_a_settled_order_is_answered_at_once():
-    look, calls = looks("CONFIRMED")
-    view = asyncio.run(OrderWatch().until_settled("o1", 10, look))
-    assert view == {"status": "CONFIRMED"} and calls == ["CONFIRMED"]
+    return status, calls
 
 
-def test_a_missing_order_is_answered_at_once():
-    look, _ = looks(None)
-    assert asyncio.run(OrderWatch().until_settled("o1", 10, look)) is None
+def wait(watch: OrderWatch, seconds: float, status) -> float:
+    started = time.monotonic()
+    asyncio.run(watch.until_settled("o1", seconds, status))
+    return time.monotonic() - started
+
+
+def test_a_settled_order_ends_the_wait_at_once():
+    status, calls = statuses("CONFIRMED")
+    assert wait(OrderWatch(), 10, status) < 1 and calls == ["CONFIRMED"]
+
+
+def test_a_missing_order_ends_the_wait_at_once():
+    status, calls = statuses(None)
+    assert wait(OrderWatch(), 10, status) < 1 and calls == [None]
 
 
 def test_a_change_from_a_worker_thread_wakes_the_waiter_before_it_would_look_again():
     watch = OrderWatch(recheck_seconds=30)
-    look, calls = looks("PENDING", "CONFIRMED")
+    status, calls = statuses("PENDING", "CONFIRMED")
 
-    async def wait_and_change() -> tuple[dict | None, float]:
-        started = time.monotonic()
-        waiting = asyncio.create_task(watch.until_settled("o1", 20, look))
+    async def wait_and_change() -> None:
+        waiting = asyncio.create_task(watch.until_settled("o1", 20, status))
         while not calls:  # the first look has been made
             await asyncio.sleep(0)
         threading.Thread(target=watch.changed, args=("o1",)).start()
-        return await waiting, time.monotonic() - started
+        await waiting
 
-    view, took = asyncio.run(wait_and_change())
-    assert view == {"status": "CONFIRMED"} and took < 5
+    started = time.monotonic()
+    asyncio.run(wait_and_change())
+    assert time.monotonic() - started < 5 and calls == ["PENDING", "CONFIRMED"]
     assert not watch._waiters  # nobody left registered
 
 
 def test_a_change_elsewhere_is_seen_by_looking_again():
-    look, calls = looks("PAID", "PAID", "CONFIRMED")
-    view = asyncio.run(OrderWatch(recheck_seconds=0.01).until_settled("o1", 10, look))
-    assert view == {"status": "CONFIRMED"} and len(calls) == 3
+    status, calls = statuses("PAID", "PAID", "CONFIRMED")
+    assert wait(OrderWatch(recheck_seconds=0.01), 10, status) < 5
+    assert calls == ["PAID", "PAID", "CONFIRMED"]
 
 
-def test_the_last_view_is_answered_when_the_time_is_up():
-    look, _ = looks("PAYMENT_PENDING")
-    view = asyncio.run(OrderWatch(recheck_seconds=0.01).until_settled("o1", 0.05, look))
-    assert view == {"status": "PAYMENT_PENDING"}
+def test_an_open_order_ends_the_wait_when_the_time_is_up():
+    status, calls = statuses("PAYMENT_PENDING")
+    assert wait(OrderWatch(recheck_seconds=0.01), 0.2, status) >= 0.2
+    assert set(calls) == {"PAYMENT_PENDING"} and len(calls) > 1
