@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import (
     BigInteger,
     Connection,
+    Insert,
     MetaData,
     Table,
     UniqueConstraint,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     inspect,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.schema import AddConstraint
 from sqlmodel import Session, SQLModel, create_engine
@@ -107,6 +110,22 @@ class Database:
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+
+def insert_absent(conn: Connection, table: Table, row: dict[str, object]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: False when the key exists already. PostgreSQL first
+    waits for a transaction inserting the same key; either way no error aborts the caller's
+    transaction, which can go on to read the row that won."""
+    return conn.execute(_insert_or_skip(conn.dialect.name, table), row).rowcount == 1
+
+
+@cache
+def _insert_or_skip(dialect: str, table: Table) -> Insert:
+    module = postgresql if dialect == "postgresql" else sqlite
+    # preserve_rowcount: else the INSERT's rowcount is -1 on psycopg (only UPDATE and DELETE
+    # keep theirs by default).
+    insert = module.insert(table).on_conflict_do_nothing()
+    return insert.execution_options(preserve_rowcount=True)
 
 
 def upgrade_postgres(conn: Connection, metadata: MetaData) -> None:

@@ -14,12 +14,11 @@ from sqlalchemy import Connection, Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from apps.common.contracts import ReserveStock, StockReply
-from apps.common.db import Database
+from apps.common.db import Database, insert_absent
 from apps.inventory_service.store import (
     RESERVATION,
     STOCK,
     StockItem,
-    insert_absent,
     parse_lines,
     utcnow,
 )

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from functools import cache
 
-from sqlalchemy import Connection, Insert, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table
 from sqlmodel import Field, SQLModel
 
 
@@ -43,19 +41,3 @@ RESERVATION: Table = Reservation.__table__  # type: ignore[attr-defined]
 
 def parse_lines(items_json: str) -> list[tuple[str, int]]:
     return [(p, q) for p, q in json.loads(items_json)]
-
-
-def insert_absent(conn: Connection, table: Table, row: dict[str, object]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING: False when the key exists already. PostgreSQL first
-    waits for a transaction inserting the same key; either way no error aborts the caller's
-    transaction, which can go on to read the row that won."""
-    return conn.execute(_insert_or_skip(conn.dialect.name, table), row).rowcount == 1
-
-
-@cache
-def _insert_or_skip(dialect: str, table: Table) -> Insert:
-    module = postgresql if dialect == "postgresql" else sqlite
-    # preserve_rowcount: else the INSERT's rowcount is -1 on psycopg (only UPDATE and DELETE
-    # keep theirs by default).
-    insert = module.insert(table).on_conflict_do_nothing()
-    return insert.execution_options(preserve_rowcount=True)

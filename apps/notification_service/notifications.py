@@ -6,10 +6,9 @@ import logging
 
 from sqlalchemy import Row, bindparam, select
 
-from apps.common.db import Database
+from apps.common.db import Database, insert_absent
 from apps.notification_service.store import (
     NOTIFICATION,
-    insert_absent,
     new_notification_id,
     utcnow,
 )

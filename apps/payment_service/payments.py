@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, Row, bindparam, select, update
 
 from apps.common.contracts import ChargePayment
-from apps.common.db import Database
+from apps.common.db import Database, insert_absent
 from apps.common.money import to_cents
 from apps.payment_service.store import (
     ACCOUNT,
@@ -20,7 +20,6 @@ from apps.payment_service.store import (
     RECORD_COLUMNS,
     Account,
     PaymentRecord,
-    insert_absent,
     new_payment_id,
     utcnow,
 )

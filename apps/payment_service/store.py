@@ -5,10 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 
-from sqlalchemy import BigInteger, Connection, Insert, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BigInteger, Table
 from sqlmodel import Field, SQLModel
 
 
@@ -76,19 +74,3 @@ RECORD_COLUMNS = [
 
 def new_payment_id() -> str:
     return str(uuid.uuid4())
-
-
-def insert_absent(conn: Connection, table: Table, row: dict[str, object]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING: False when the key exists already. PostgreSQL first
-    waits for a transaction inserting the same key; either way no error aborts the caller's
-    transaction, which can go on to read the row that won."""
-    return conn.execute(_insert_or_skip(conn.dialect.name, table), row).rowcount == 1
-
-
-@cache
-def _insert_or_skip(dialect: str, table: Table) -> Insert:
-    module = postgresql if dialect == "postgresql" else sqlite
-    # preserve_rowcount: else the INSERT's rowcount is -1 on psycopg (only UPDATE and DELETE
-    # keep theirs by default).
-    insert = module.insert(table).on_conflict_do_nothing()
-    return insert.execution_options(preserve_rowcount=True)
