@@ -1,8 +1,9 @@
 """The baseline workflow worker: one workflow that calls ACTIVITY_COUNT no-op activities in a row.
 
-The order saga's happy path (workflows/order_saga.py, `_order_steps`) calls two activities:
-reserve_stock, then take_payment, which also confirms the order (between the two it waits for an
-external event with a timer beside it; those are not mirrored here). So the baseline calls two.
+The order saga's happy path (workflows/order_saga.py, `_order_steps`) called two activities,
+reserve_stock then take_payment; now the reservation goes out when the order is placed and the
+saga waits for its reply (an external event, a timer beside it), then calls take_payment. The
+baseline still calls two (a one-activity baseline has not been measured).
 
     python -m loadtests.baseline.app   # DAPR_GRPC_PORT names the baseline's own daprd
 """
@@ -19,7 +20,7 @@ from dapr.ext.workflow import DaprWorkflowContext, WorkflowActivityContext, Work
 from dapr.ext.workflow.logger import LoggerOptions
 
 WORKFLOW_NAME = "baseline_workflow"
-ACTIVITY_COUNT = 2  # the saga's happy path: reserve_stock, take_payment (which confirms)
+ACTIVITY_COUNT = 2  # the saga's happy path had 2 (now 1 activity, 1 external event, 1 timer)
 
 
 def noop(_ctx: WorkflowActivityContext, data: dict) -> dict:

@@ -199,7 +199,8 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         "## Ours beside a bare Dapr workflow (same run, same daprd)",
         "",
         "The baseline (`loadtests/baseline/`) is a Python workflow app with as many no-op "
-        "activities as the saga's happy path (2: reserve_stock, take_payment, which confirms), "
+        "activities as the saga's happy path had until its reservation left the activities (2; "
+        "now 1 activity, take_payment, plus one external event and one timer), "
         "on its own daprd (app id `bench-baseline`) built from the same sources, using the "
         "stack's placement and scheduler and a SQLite actor state store, tracing sampled as "
         "order-service's sidecar is. Its CPU is its app + daprd + the placement and scheduler "
