@@ -52,6 +52,21 @@ def _count_breaker(app_id: str, target: str, resp: httpx.Response) -> None:
         log.warning("circuit breaker to %s is open: %s", target, resp.text[:200])
 
 
+def _publish_request(settings: Settings, topic: str, data: Any, key: str | None) -> dict:
+    """What both clients POST to publish `data` on `topic` (keyed: one partition per key)."""
+    return {
+        "url": f"/v1.0/publish/{settings.pubsub_name}/{topic}",
+        "content": json.dumps(data),
+        "params": {"metadata.partitionKey": key} if key else None,
+        "headers": {"content-type": "application/json", **_trace_headers()},
+    }
+
+
+def _check_published(topic: str, resp: httpx.Response) -> None:
+    if resp.status_code >= 300:
+        raise SidecarError(f"publish {topic}: HTTP {resp.status_code} {resp.text[:200]}")
+
+
 class DaprClient:
     def __init__(self, timeout: float = 10.0) -> None:
         self.settings = get_settings()
@@ -75,18 +90,11 @@ class DaprClient:
         return resp
 
     def publish(self, topic: str, data: Any, *, key: str | None = None) -> None:
-        params = {"metadata.partitionKey": key} if key else None
         try:
-            resp = self.http.post(
-                f"/v1.0/publish/{self.settings.pubsub_name}/{topic}",
-                content=json.dumps(data),
-                params=params,
-                headers={"content-type": "application/json", **_trace_headers()},
-            )
+            resp = self.http.post(**_publish_request(self.settings, topic, data, key))
         except httpx.HTTPError as exc:
             raise SidecarError(f"publish {topic}: {exc}") from exc
-        if resp.status_code >= 300:
-            raise SidecarError(f"publish {topic}: HTTP {resp.status_code} {resp.text[:200]}")
+        _check_published(topic, resp)
 
     def metadata(self) -> dict[str, Any]:
         """The sidecar's view of itself (GET /v1.0/metadata): the subscriptions it loaded, the
@@ -137,15 +145,8 @@ class AsyncDaprClient:
         return resp
 
     async def publish(self, topic: str, data: Any, *, key: str | None = None) -> None:
-        params = {"metadata.partitionKey": key} if key else None
         try:
-            resp = await self.http.post(
-                f"/v1.0/publish/{self.settings.pubsub_name}/{topic}",
-                content=json.dumps(data),
-                params=params,
-                headers={"content-type": "application/json", **_trace_headers()},
-            )
+            resp = await self.http.post(**_publish_request(self.settings, topic, data, key))
         except httpx.HTTPError as exc:
             raise SidecarError(f"publish {topic}: {exc}") from exc
-        if resp.status_code >= 300:
-            raise SidecarError(f"publish {topic}: HTTP {resp.status_code} {resp.text[:200]}")
+        _check_published(topic, resp)

@@ -209,15 +209,18 @@ SagaStatus = Query(
 )
 
 
+WhoseOrders = Query(
+    default=None,
+    alias="customerId",
+    description="whose orders; a customer's own by default, everyone's for an admin",
+)
+
+
 @router.get("/orders", response_model=OrderPage, responses=answers(400, 403))
 async def list_orders(
     principal: Caller,
     dapr: Sidecar,
-    customer_id: Identifier | None = Query(
-        default=None,
-        alias="customerId",
-        description="whose orders; a customer's own by default, everyone's for an admin",
-    ),
+    customer_id: Identifier | None = WhoseOrders,
     status: Identifier | None = OrderStatus,
     saga_status: Identifier | None = SagaStatus,
     limit: int = Query(default=20, ge=1, le=100),
@@ -238,11 +241,7 @@ async def list_orders(
 async def count_orders(
     principal: Caller,
     dapr: Sidecar,
-    customer_id: Identifier | None = Query(
-        default=None,
-        alias="customerId",
-        description="whose orders; a customer's own by default, everyone's for an admin",
-    ),
+    customer_id: Identifier | None = WhoseOrders,
 ) -> Response:
     """How many orders there are per order status and per saga status."""
     return await forward(dapr, ORDERS, "orders/counts", params=whose(principal, customer_id))

@@ -266,10 +266,6 @@ def _event(order_id: str, kind: str, name: str, at: datetime, detail: str | None
     return {"order_id": order_id, "kind": kind, "name": name, "detail": detail, "at": at}
 
 
-def _saga_event(order_id: str, status: str, reason: str | None, at: datetime) -> SagaEvent:
-    return SagaEvent(order_id=order_id, kind="saga", name=status, detail=reason, at=at)
-
-
 def saga_timeline(db: Database, order_id: str) -> list[dict]:
     """The saga's recorded steps, compensations and status changes in time order; `tookMs` is
     the time since the previous entry (the first: since the saga's record was created)."""
@@ -462,7 +458,8 @@ def begin_cancel(db: Database, order_id: str) -> str:
             if status in ("SHIPPED", "DELIVERED"):
                 s.rollback()
                 raise Problem(409, "Order already shipped", f"order is {status}")
-            s.add(_saga_event(order_id, "COMPENSATING", "cancelled by request", utcnow()))
+            event = _event(order_id, "saga", "COMPENSATING", utcnow(), "cancelled by request")
+            s.execute(insert(EVENTS), [event])
         s.commit()
     if flagged:
         return "in-flight"

@@ -19,7 +19,7 @@ from deploy.stack.runner import profile_from_env
 from tests.chaos import stack as chaos_stack_module
 from tests.chaos.report import Session, table
 from tests.chaos.stack import ChaosStack
-from tests.integration.helpers import bearer
+from tests.integration.helpers import client_for
 
 GATEWAY = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}/api/v1"
 SESSION_KEY = pytest.StashKey[Session]()
@@ -71,9 +71,7 @@ def chaos_stack(chaos_session: Session) -> Iterator[ChaosStack]:
 
 @pytest.fixture(scope="session")
 def api(chaos_stack: ChaosStack) -> Iterator[httpx.Client]:
-    limits = httpx.Limits(max_connections=40)
-    headers = bearer("chaos-admin", Role.ADMIN)
-    with httpx.Client(base_url=GATEWAY, timeout=15, limits=limits, headers=headers) as client:
+    with client_for(GATEWAY, "chaos-admin", Role.ADMIN, timeout=15, connections=40) as client:
         yield client
 
 

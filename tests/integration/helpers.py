@@ -5,16 +5,21 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import quote
 
 import httpx
+from sqlalchemy import create_engine, text
 
 from apps.gateway.devtoken import issue
 from apps.gateway.tokens import Role
+from deploy.stack.infra import HOST, POSTGRES_PORT
 from deploy.stack.runner import _records
+from deploy.stack.secrets import postgres_password
 
 TERMINAL = {"CONFIRMED", "CANCELLED"}
 TOKEN_LIFETIME = timedelta(hours=12)  # outlasts any test session
@@ -25,8 +30,29 @@ def bearer(subject: str, role: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue(subject, role, TOKEN_LIFETIME)}"}
 
 
-def client_for(base_url: str, subject: str, role: Role) -> httpx.Client:
-    return httpx.Client(base_url=base_url, timeout=30, headers=bearer(subject, role))
+@contextmanager
+def scratch_postgres_database(prefix: str) -> Iterator[str]:
+    """A database of its own on the stack's PostgreSQL server, dropped afterwards: its URL."""
+    server = f"postgres:{quote(postgres_password(), safe='')}@{HOST}:{POSTGRES_PORT}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"postgresql+psycopg://{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql://{server}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def client_for(
+    base_url: str, subject: str, role: Role, timeout: float = 30, connections: int = 100
+) -> httpx.Client:
+    limits = httpx.Limits(max_connections=connections)
+    return httpx.Client(
+        base_url=base_url, timeout=timeout, headers=bearer(subject, role), limits=limits
+    )
 
 
 def stock(api: httpx.Client, product_id: str, available: int) -> None:

@@ -5,15 +5,12 @@ row locks, conditional UPDATEs and INSERT ... ON CONFLICT carry the guarantees."
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
 
 import apps.inventory_service.store
 import apps.payment_service.store  # noqa: F401 (their tables, in SQLModel.metadata)
@@ -23,8 +20,7 @@ from apps.inventory_service import stock
 from apps.notification_service import notifications
 from apps.notification_service.store import create_tables
 from apps.payment_service import payments
-from deploy.stack.infra import HOST, POSTGRES_PORT
-from deploy.stack.secrets import postgres_password
+from tests.integration.helpers import scratch_postgres_database
 
 
 @pytest.fixture
@@ -34,20 +30,11 @@ def db(stack: None, tmp_path: Path) -> Iterator[Database]:
         create_tables(database)
         yield database
         return
-    server = f"postgres:{quote(postgres_password(), safe='')}@{HOST}:{POSTGRES_PORT}"
-    name = f"races_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"postgresql+psycopg://{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        database = Database(f"postgresql://{server}/{name}")
+    with scratch_postgres_database("races") as url:
+        database = Database(url)
         create_tables(database)
         yield database
         database.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def together(*calls: Callable[[], object]) -> list:

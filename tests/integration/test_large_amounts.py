@@ -5,9 +5,7 @@ at start-up."""
 from __future__ import annotations
 
 import os
-import uuid
 from decimal import Decimal
-from urllib.parse import quote
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -15,9 +13,15 @@ from sqlalchemy import create_engine, inspect, text
 import apps.order_service.store
 import apps.payment_service.store  # noqa: F401 (both put their tables in the metadata)
 from apps.common.db import Database
-from deploy.stack.infra import HOST, POSTGRES_PORT
-from deploy.stack.secrets import postgres_password
-from tests.integration.helpers import balance, fund, payments, place, stock, wait_for
+from tests.integration.helpers import (
+    balance,
+    fund,
+    payments,
+    place,
+    scratch_postgres_database,
+    stock,
+    wait_for,
+)
 from tests.integration.test_internal_input import invoke
 
 
@@ -63,20 +67,14 @@ OLD_SCHEMA = [
 
 @pytest.mark.skipif(os.environ.get("PROFILE") != "postgres", reason="PostgreSQL profile only")
 def test_an_old_postgres_database_is_upgraded_at_start_up(stack):
-    password = quote(postgres_password(), safe="")
-    server = f"postgresql+psycopg://postgres:{password}@{HOST}:{POSTGRES_PORT}"
-    name = f"upgrade_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        old = create_engine(f"{server}/{name}")
+    with scratch_postgres_database("upgrade") as url:
+        old = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with old.begin() as conn:
             for statement in OLD_SCHEMA:
                 conn.execute(text(statement))
         old.dispose()
         for _ in range(2):  # idempotent: a second start changes nothing
-            db = Database(f"postgresql://postgres:{password}@{HOST}:{POSTGRES_PORT}/{name}")
+            db = Database(url)
             db.create_tables()
             schema = inspect(db.engine)
             types = {
@@ -100,7 +98,3 @@ def test_an_old_postgres_database_is_upgraded_at_start_up(stack):
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT balance_cents FROM account")).scalar() == 2**31 + 1
         db.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -17,7 +17,7 @@ from apps.gateway.tokens import Role
 from deploy.stack.paths import ROOT
 from deploy.stack.runner import MODE_FILE, _alive, _records
 from tests.chaos.stack import GATEWAY_RATE, SAGA_TIMEOUTS
-from tests.integration.helpers import bearer
+from tests.integration.helpers import client_for
 
 GATEWAY = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}/api/v1"
 
@@ -57,9 +57,7 @@ def replicas() -> Iterator[int]:
 
 @pytest.fixture(scope="session")
 def api(replicas: int) -> Iterator[httpx.Client]:
-    limits = httpx.Limits(max_connections=40)
-    headers = bearer("replicas-admin", Role.ADMIN)
-    with httpx.Client(base_url=GATEWAY, timeout=15, limits=limits, headers=headers) as client:
+    with client_for(GATEWAY, "replicas-admin", Role.ADMIN, timeout=15, connections=40) as client:
         yield client
 
 
