@@ -49,6 +49,7 @@ class SagaRecords(Protocol):
     def saga_in_progress(self, order_id: str) -> bool: ...
     def record_progress(self, order_id: str, **update: Any) -> bool: ...
     def complete_saga(self, order_id: str) -> bool: ...
+    def record_paid(self, order_id: str) -> tuple[bool, bool]: ...
     def record_compensation(self, order_id: str, step: str) -> None: ...
 
 
@@ -104,8 +105,11 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
         order-confirmed event, which makes the sale final in inventory and tells the customer.
         Safe to repeat: a COMPLETED saga answers True again and the event's consumers are
         idempotent."""
-        if not records.complete_saga(order["orderId"]):
-            return False
+        return records.complete_saga(order["orderId"]) and announce_confirmed(order)
+
+    def announce_confirmed(order: dict) -> bool:
+        """The order-confirmed event, then its step recorded (a resumed saga sends it again
+        if that record is missing)."""
         event = OrderConfirmed(
             order_id=order["orderId"],
             customer_id=order["customerId"],
@@ -134,11 +138,11 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
             ).wire()
             result = _call_payment(sidecar, "payments/charge", body)
             if result["status"] == "CHARGED":
-                result["cancelRequested"] = records.record_progress(
-                    order_id, order_status="PAID", completed=PAYMENT_PROCESSED
-                )
-                if not result["cancelRequested"]:
-                    result["confirmed"] = confirm(order)
+                # PAID, and CONFIRMED unless a cancel came first: one transaction.
+                cancel_requested, confirmed = records.record_paid(order_id)
+                result["cancelRequested"] = cancel_requested
+                if not cancel_requested:
+                    result["confirmed"] = confirmed and announce_confirmed(order)
             return result
 
     def refund_payment(_ctx: object, order: dict) -> dict:

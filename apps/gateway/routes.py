@@ -169,6 +169,17 @@ def _json(model: PlaceOrder | SetStock | SetFunds) -> bytes:
     return model.model_dump_json(by_alias=True).encode()
 
 
+WaitSeconds = Query(
+    default=0,
+    alias="waitSeconds",
+    ge=0,
+    le=10,
+    description="Answer once the order has settled (CONFIRMED, CANCELLED, SHIPPED, "
+    "DELIVERED) or after this many seconds, whichever comes first: one request instead of "
+    "polling.",
+)
+
+
 @router.post(
     "/orders",
     status_code=202,
@@ -180,12 +191,18 @@ async def place_order(
     principal: Caller,
     dapr: Sidecar,
     idempotency_key: str | None = Header(default=None, min_length=1, max_length=200),
+    wait_seconds: float = WaitSeconds,
 ) -> Response:
-    """Places an order; a customer only for itself (`customerId` is its token's subject)."""
+    """Places an order; a customer only for itself (`customerId` is its token's subject). With
+    `waitSeconds`, the answer is the order as it is once settled (still 202): placing and
+    learning the outcome in one request."""
     if not principal.may_act_for(order.customer_id):
         raise Problem(403, "Forbidden", "a customer places orders for itself only")
     headers = {"idempotency-key": idempotency_key} if idempotency_key else None
-    return await forward(dapr, ORDERS, "orders", verb="POST", body=_json(order), headers=headers)
+    params = {"waitSeconds": f"{wait_seconds:g}"} if wait_seconds else None
+    return await forward(
+        dapr, ORDERS, "orders", verb="POST", body=_json(order), headers=headers, params=params
+    )
 
 
 def whose(principal: Principal, customer_id: str | None) -> dict[str, str]:
@@ -271,15 +288,7 @@ async def get_order(
     order_id: Identifier,
     principal: Caller,
     dapr: Sidecar,
-    wait_seconds: float = Query(
-        default=0,
-        alias="waitSeconds",
-        ge=0,
-        le=10,
-        description="Answer once the order has settled (CONFIRMED, CANCELLED, SHIPPED, "
-        "DELIVERED) or after this many seconds, whichever comes first: one request instead of "
-        "polling.",
-    ),
+    wait_seconds: float = WaitSeconds,
 ) -> Response:
     found = await own_order(dapr, principal, order_id, wait_seconds)
     return relay(found) if isinstance(found, httpx.Response) else found

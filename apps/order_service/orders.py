@@ -19,7 +19,7 @@ from apps.common.db import Database
 from apps.common.money import format_amount, from_cents, to_cents
 from apps.common.problems import Problem
 from apps.order_service.store import Order, OrderLine, OrderSaga, SagaEvent, utcnow
-from workflows.steps import NOTIFICATION_SENT, ORDER_CONFIRMED
+from workflows.steps import NOTIFICATION_SENT, ORDER_CONFIRMED, PAYMENT_PROCESSED
 
 ORDER_FLOW = ["PENDING", "PAYMENT_PENDING", "PAID", "CONFIRMED", "SHIPPED", "DELIVERED"]
 SAGA_FLOW = ["STARTED", "COMPLETED", "COMPENSATING"]  # then COMPENSATED or FAILED, both final
@@ -312,6 +312,32 @@ def complete_saga(db: Database, order_id: str) -> bool:
             {"status": "CONFIRMED", "updated_at": now},
         )
         return True
+
+
+def record_paid(db: Database, order_id: str) -> tuple[bool, bool]:
+    """The charge went through: PAID and its step, and unless a cancel was requested first,
+    CONFIRMED and the saga COMPLETED as well, in one transaction. Answers (cancel requested,
+    confirmed); safe to repeat (a COMPLETED saga answers confirmed again)."""
+    with db.write() as conn:
+        saga, order_now = _lock_saga_and_order(conn, order_id)
+        confirm = saga.status == "STARTED" and not saga.cancel_requested
+        now = utcnow()
+        completed_steps = json.loads(saga.completed_steps_json)
+        steps = [PAYMENT_PROCESSED, *([ORDER_CONFIRMED] if confirm else [])]
+        new_steps = [step for step in steps if step not in completed_steps]
+        saga_changes: dict = {"updated_at": now}
+        if new_steps:
+            saga_changes["completed_steps_json"] = json.dumps([*completed_steps, *new_steps])
+            conn.execute(insert(EVENTS), [_event(order_id, "step", s, now) for s in new_steps])
+        if confirm:
+            saga_changes["status"] = "COMPLETED"
+        order_changes: dict = {"updated_at": now}
+        status = "CONFIRMED" if confirm else "PAID"
+        if _moves_forward(ORDER_FLOW, order_now, status):
+            order_changes["status"] = status
+        conn.execute(update(SAGAS).where(SAGAS.c.order_id == order_id), saga_changes)
+        conn.execute(update(ORDERS).where(ORDERS.c.order_id == order_id), order_changes)
+        return bool(saga.cancel_requested), confirm or saga.status == "COMPLETED"
 
 
 def saga_in_progress(db: Database, order_id: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from fastapi import APIRouter, Header, Query
@@ -40,11 +41,22 @@ def api_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/orders")
 
+    def _status_of(
+        order_id: str, customer_id: str | None = None
+    ) -> Callable[[], Awaitable[str | None]]:
+        async def status() -> str | None:  # cheap: the whole view is read once, at the end
+            return await run_in_threadpool(orders.order_status, db, order_id, customer_id)
+
+        return status
+
     @router.post("", status_code=202)
     async def place_order(
         order: PlaceOrder,
         idempotency_key: str | None = Header(default=None, max_length=200),
+        wait_seconds: float = Query(default=0, alias="waitSeconds", ge=0, le=MAX_WAIT_SECONDS),
     ) -> JSONResponse:
+        """The order as placed; with `waitSeconds`, as it is once its saga has settled it (or
+        when they are up): placing and learning the outcome in one request."""
         if not await admission.admits() and not await run_in_threadpool(
             orders.placed_before, db, order.customer_id, idempotency_key
         ):
@@ -58,7 +70,11 @@ def api_router(
             log.info("order placed", extra={"order_id": row.order_id})
         if not row.workflow_started:
             await sagas.start(row)  # if not now, the reconciler starts it
-        view = await run_in_threadpool(orders.order_view, db, row)
+        if wait_seconds:
+            await watch.until_settled(row.order_id, wait_seconds, _status_of(row.order_id))
+            view = await run_in_threadpool(orders.order_view_by_id, db, row.order_id)
+        else:
+            view = await run_in_threadpool(orders.order_view, db, row)
         return JSONResponse(
             view, status_code=202, headers={"Location": f"/api/v1/orders/{row.order_id}"}
         )
@@ -101,11 +117,8 @@ def api_router(
         With `customerId`, another customer's order is not found, at once: a wait would tell
         that it exists."""
 
-        async def status() -> str | None:  # cheap: the whole view is read once, at the end
-            return await run_in_threadpool(orders.order_status, db, order_id, customer_id)
-
         if wait_seconds:
-            await watch.until_settled(order_id, wait_seconds, status)
+            await watch.until_settled(order_id, wait_seconds, _status_of(order_id, customer_id))
         view = await run_in_threadpool(orders.order_view_by_id, db, order_id, True)
         if view is not None and customer_id is not None and view["customerId"] != customer_id:
             view = None

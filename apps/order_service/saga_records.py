@@ -33,5 +33,10 @@ class SagaRecordsInDb:
         self.watch.changed(order_id)
         return completed
 
+    def record_paid(self, order_id: str) -> tuple[bool, bool]:
+        cancel_requested, confirmed = orders.record_paid(self.db, order_id)
+        self.watch.changed(order_id)
+        return cancel_requested, confirmed
+
     def record_compensation(self, order_id: str, step: str) -> None:
         orders.record_compensation(self.db, order_id, step)

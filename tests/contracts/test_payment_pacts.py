@@ -31,10 +31,14 @@ class SagaRecordsInMemory:
         return False  # no cancel requested
 
     def complete_saga(self, order_id: str) -> bool:
+        return False
+
+    def record_paid(self, order_id: str) -> tuple[bool, bool]:
         # take_payment confirms the order after a charge, and confirming publishes
         # order-confirmed: a message, which the message pacts cover. Here the confirmation is
-        # refused (as if a cancel came first), so the activity's only call is the charge.
-        return False
+        # refused (as if the saga had ended meanwhile), so the activity's only call is the
+        # charge.
+        return False, False
 
     def record_compensation(self, order_id: str, step: str) -> None:
         pass

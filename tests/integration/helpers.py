@@ -66,14 +66,19 @@ def fund(api: httpx.Client, customer_id: str, balance: str) -> None:
 
 
 def place(
-    api: httpx.Client, customer_id: str, items: list[tuple[str, int, str]], key: str | None = None
+    api: httpx.Client,
+    customer_id: str,
+    items: list[tuple[str, int, str]],
+    key: str | None = None,
+    wait_seconds: float = 0,
 ) -> httpx.Response:
     body = {
         "customerId": customer_id,
         "items": [{"productId": p, "quantity": q, "unitPrice": u} for p, q, u in items],
     }
     headers = {"Idempotency-Key": key} if key else {}
-    return api.post("/orders", json=body, headers=headers)
+    params = {"waitSeconds": wait_seconds} if wait_seconds else None
+    return api.post("/orders", json=body, headers=headers, params=params)
 
 
 def wait_for(

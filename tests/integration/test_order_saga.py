@@ -44,6 +44,18 @@ def test_order_is_confirmed_stock_sold_money_taken_customer_told(api, unique):
     wait_stock(api, product, available=7, reserved=0)
 
 
+def test_an_order_placed_with_a_wait_is_answered_once_it_has_settled(api, unique):
+    product, customer = f"p-{unique}", f"c-{unique}"
+    stock(api, product, 1)
+    fund(api, customer, "100.00")
+    resp = place(api, customer, [(product, 1, "4.00")], wait_seconds=10)
+    assert resp.status_code == 202 and resp.json()["status"] == "CONFIRMED"
+    # A settled end other than confirmation ends the wait as well: no stock left.
+    resp = place(api, customer, [(product, 1, "4.00")], wait_seconds=10)
+    assert resp.status_code == 202 and resp.json()["status"] == "CANCELLED"
+    assert balance(api, customer) == Decimal("96.00")
+
+
 def test_out_of_stock_cancels_without_charging(api, unique):
     product, customer = f"p-{unique}", f"c-{unique}"
     stock(api, product, 2)

@@ -1,6 +1,6 @@
-"""GET /orders/{id}?waitSeconds= on order-service's own routes, over a real SQLite database: an
-open order is waited for, another customer's is not found at once (a wait would tell that it
-exists), and a step of the saga ends the wait."""
+"""`waitSeconds` on order-service's own routes (GET /orders/{id}, POST /orders), over a real
+SQLite database: an open order is waited for, another customer's is not found at once (a wait
+would tell that it exists), and a step of the saga ends the wait."""
 
 from __future__ import annotations
 
@@ -17,11 +17,23 @@ from apps.order_service.saga_records import SagaRecordsInDb
 from apps.order_service.watch import OrderWatch
 
 
+class SagasNotRun:
+    """Placing schedules no workflow here: the test plays the saga's steps itself."""
+
+    async def start(self, order: object) -> bool:
+        return True
+
+
+class AdmitsAll:
+    async def admits(self) -> bool:
+        return True
+
+
 def client(db, watch: OrderWatch) -> TestClient:
     app = FastAPI()
     install_problem_handlers(app)
-    # Placing and cancelling are not called here: they need no saga scheduler or admission.
-    app.include_router(routes.api_router(db, sagas=None, admission=None, watch=watch))  # type: ignore[arg-type]
+    sagas, admission = SagasNotRun(), AdmitsAll()
+    app.include_router(routes.api_router(db, sagas, admission, watch))  # type: ignore[arg-type]
     return TestClient(app)
 
 
@@ -71,3 +83,30 @@ def test_a_wait_longer_than_allowed_is_refused(sqlite_db):
     api = client(sqlite_db, OrderWatch())
     resp = api.get(f"/orders/{open_order(sqlite_db)}", params={"waitSeconds": 60})
     assert resp.status_code == 422
+
+
+def test_placing_with_a_wait_answers_once_the_saga_has_confirmed_the_order(sqlite_db):
+    watch = OrderWatch(recheck_seconds=30)  # only the saga's step can end the wait in time
+    api = client(sqlite_db, watch)
+    records = SagaRecordsInDb(sqlite_db, watch)
+
+    def confirm_once_waited_for() -> None:
+        while not watch._waiters:
+            time.sleep(0.01)
+        (order_id,) = watch._waiters
+        records.record_paid(order_id)
+
+    threading.Thread(target=confirm_once_waited_for).start()
+    body = {"customerId": "alice", "items": [{"productId": "b", "quantity": 1, "unitPrice": "5"}]}
+    started = time.monotonic()
+    resp = api.post("/orders", json=body, params={"waitSeconds": 10})
+    assert resp.status_code == 202 and resp.json()["status"] == "CONFIRMED"
+    assert time.monotonic() - started < 5
+
+
+def test_placing_without_a_wait_answers_the_pending_order_at_once(sqlite_db):
+    api = client(sqlite_db, OrderWatch())
+    body = {"customerId": "alice", "items": [{"productId": "b", "quantity": 1, "unitPrice": "5"}]}
+    resp = api.post("/orders", json=body)
+    assert resp.status_code == 202 and resp.json()["status"] == "PENDING"
+    assert api.post("/orders", json=body, params={"waitSeconds": 11}).status_code == 422

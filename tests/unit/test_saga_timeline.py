@@ -129,3 +129,26 @@ def test_stuck_orders_are_those_not_at_an_end_past_the_threshold(sqlite_db):
     assert [o.order_id for o in stuck] == [waiting]
     assert orders.is_unsettled(sqlite_db, stuck[0])
     assert not orders.is_unsettled(sqlite_db, orders.get_order(sqlite_db, done))
+
+
+def test_a_charge_recorded_confirms_the_order_in_one_step_and_again_when_repeated(sqlite_db):
+    order_id = place(sqlite_db)
+    orders.record_progress(sqlite_db, order_id, completed=INVENTORY_RESERVED)
+    for _ in range(2):  # the activity runs again: the same answer, nothing recorded twice
+        assert orders.record_paid(sqlite_db, order_id) == (False, True)
+    view = orders.order_view_by_id(sqlite_db, order_id, timeline=True)
+    assert view["status"] == "CONFIRMED" and view["saga"]["status"] == "COMPLETED"
+    assert names(sqlite_db, order_id) == [
+        ("step", INVENTORY_RESERVED),
+        ("step", PAYMENT_PROCESSED),
+        ("step", ORDER_CONFIRMED),
+    ]
+
+
+def test_a_charge_recorded_after_a_cancel_request_leaves_the_order_paid(sqlite_db):
+    order_id = place(sqlite_db)
+    assert orders.begin_cancel(sqlite_db, order_id) == "in-flight"
+    assert orders.record_paid(sqlite_db, order_id) == (True, False)
+    view = orders.order_view_by_id(sqlite_db, order_id)
+    assert view["status"] == "PAID" and view["saga"]["status"] == "STARTED"
+    assert view["saga"]["completedSteps"] == [PAYMENT_PROCESSED]
