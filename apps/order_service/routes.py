@@ -170,12 +170,15 @@ def api_router(
 def subscriptions(db: Database, sagas: Sagas) -> list[Subscription]:
     def on_stock_reply(data: dict) -> Outcome:
         reply = parse_message(StockReply, data)  # Rejected: a dead letter with the reason
+        # An exception here (no worker connected yet) makes Dapr redeliver the reply. A saga's
+        # instance id is its order's id, so a reply the engine takes is for an order of ours.
+        if sagas.deliver_event(reply.order_id, STOCK_REPLY, reply.wire()):
+            return Outcome.SUCCESS
+        # Not delivered: no saga exists for the order (purged, or no such order at all). A saga
+        # that has ended (it timed out and released the stock, or failed and a resumed run
+        # will ask again) ignores it.
         if not orders.order_exists(db, reply.order_id):
             raise Rejected(f"no order {reply.order_id}")
-        # An exception here (no worker connected yet) makes Dapr redeliver the reply.
-        delivered = sagas.deliver_event(reply.order_id, STOCK_REPLY, reply.wire())
-        # Not delivered: no saga exists for the order (purged). A saga that has ended (it timed
-        # out and released the stock, or failed and a resumed run will ask again) ignores it.
-        return Outcome.SUCCESS if delivered else Outcome.DUPLICATE
+        return Outcome.DUPLICATE
 
     return [Subscription(STOCK_REPLIES, on_stock_reply)]

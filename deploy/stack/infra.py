@@ -159,6 +159,16 @@ def kafka_tool_argv(kafka_home: Path, main_class: str, *args: str) -> list[str]:
     ]
 
 
+def kafka_cluster_id() -> str:
+    """A random cluster id as Kafka writes them (URL-safe base64 of 16 bytes), never starting
+    with "-": the storage tool would take such an id for an option (as Kafka's own
+    Uuid.randomUuid avoids)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _kafka(run_dir: Path, home: Path, chaos_listener: tuple[int, int] | None) -> Service:
     work = run_dir / "kafka"
     data = work / "data"
@@ -172,7 +182,7 @@ def _kafka(run_dir: Path, home: Path, chaos_listener: tuple[int, int] | None) ->
         # The storage tool writes meta.properties last, so without it the directory is leftovers.
         if not (data / "meta.properties").exists():
             shutil.rmtree(data, ignore_errors=True)
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            cluster_id = kafka_cluster_id()
             fmt = ["format", "--standalone", "-t", cluster_id, "-c", str(props)]
             _run("kafka storage format", kafka_tool_argv(home, "kafka.tools.StorageTool", *fmt))
 
