@@ -77,7 +77,7 @@ def settings(profile: str) -> dict[str, str]:
     return {
         "profile": profile,
         "tracing samplingRate (dapr/*.yaml, or TRACING_SAMPLING_RATE)": sampling,
-        "k6 waits for each order with GET ?waitSeconds= (WAIT_SECONDS; 0: polls)": os.environ.get(
+        "k6 waits for each order with ?waitSeconds= (WAIT_SECONDS; 0: polls)": os.environ.get(
             "WAIT_SECONDS", "5"
         ),
         "sagas in flight at most (MAX_SAGAS_IN_FLIGHT)": os.environ.get(

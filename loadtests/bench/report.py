@@ -224,10 +224,11 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
             _scenario_rows(bench.scenarios + bench.baselines),
         ),
         "",
-        "Latency is POST /orders sent -> `CONFIRMED` seen by GET /orders/{id}?waitSeconds=N, "
-        "which answers once the order has settled (N from WAIT_SECONDS, 5 unless set; with 0, "
-        "k6 polls every 0.25 s for 3 s, then 0.5 s, then 1 s, and latency includes up to one "
-        "polling interval). "
+        "Latency is POST /orders sent -> `CONFIRMED` seen, by the POST's own answer "
+        "(`?waitSeconds=N` answers once the order has settled) or, if it has not by then, by "
+        "GET /orders/{id}?waitSeconds=N (N from WAIT_SECONDS, 5 unless set; with 0, k6 polls "
+        "every 0.25 s for 3 s, then 0.5 s, then 1 s, and latency includes up to one polling "
+        "interval). "
         "sagas/s = orders finished / (last confirmation - scenario start). CPU ms per saga = "
         "CPU of all stack processes in the scenario's window (its drain included) / orders "
         "finished in it.",
