@@ -3,7 +3,9 @@ workflow state store level off under a long steady load?"""
 
 from __future__ import annotations
 
+import bisect
 import math
+import re
 import time
 from pathlib import Path
 
@@ -80,8 +82,8 @@ def _at(points: list[tuple[float, float]], when: float) -> float:
     return before[-1] if before else math.nan
 
 
-def _num(v: float) -> str:
-    return "n/a" if math.isnan(v) else f"{v:,.0f}"
+def _num(v: float, digits: int = 0) -> str:
+    return "n/a" if math.isnan(v) else f"{v:,.{digits}f}"
 
 
 def _growth(g: float) -> str:
@@ -92,10 +94,34 @@ def _growth(g: float) -> str:
 
 
 def _quarters_row(
-    label: str, points: list[tuple[float, float]], start: float, end: float
+    label: str, points: list[tuple[float, float]], start: float, end: float, digits: int = 0
 ) -> list[str]:
     marks = [start + f * (end - start) for f in (0.1, 0.25, 0.5, 0.75, 1.0)]
-    return [label, *(_num(_at(points, m)) for m in marks), _growth(late_growth(points, start, end))]
+    values = (_num(_at(points, m), digits) for m in marks)
+    return [label, *values, _growth(late_growth(points, start, end))]
+
+
+def seconds(duration: str) -> float:
+    """A Go duration of whole units, as the plans write retention ("2m", "10s", "1h30m")."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([hms])", duration))
+
+
+def rows_per_retained_saga(bench: BenchRun) -> list[tuple[float, float]]:
+    """State store rows per saga that ended within the retention time before each sample: flat
+    when the purge keeps up, whatever the throughput (the row count itself follows it)."""
+    if not bench.retention or not bench.confirmations:
+        return []
+    keep = seconds(bench.retention)
+    ended = sorted(c[0] for done in bench.confirmations.values() for c in done)
+    out = []
+    for sample in bench.state:
+        retained = bisect.bisect_right(ended, sample.time) - bisect.bisect_right(
+            ended, sample.time - keep
+        )
+        if retained:
+            out.append((sample.time, sample.rows / retained))
+    return out
 
 
 def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
@@ -104,8 +130,18 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
     rows = [(s.time, float(s.rows)) for s in bench.state]
     size = [(s.time, s.bytes / 2**20) for s in bench.state]
     header = ["", "10 %", "25 %", "50 %", "75 %", "end of load", "second half"]
+    per_saga = rows_per_retained_saga(bench)
     levels = [
         _quarters_row("workflow state store, rows", rows, start, end),
+        *(
+            [
+                _quarters_row(
+                    f"rows per saga ended in the last {bench.retention}", per_saga, start, end, 1
+                )
+            ]
+            if per_saga
+            else []
+        ),
         _quarters_row("workflow state store, MiB on disk", size, start, end),
         _quarters_row("whole stack RSS, MiB", _stack_rss(bench), start, end),
     ]
@@ -153,6 +189,9 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         f"levelled off if under {LEVEL * 100:.0f} %.",
         "",
         *_table(header, levels),
+        "",
+        "The row count follows the throughput (the instances that ended within the retention "
+        "time are kept); rows per saga ended in that time stay flat while the purge keeps up.",
         "",
         f"Rows before the run: {base:,} (left by earlier runs in this data directory, with "
         f"their own retention); peak {peak:,}; after the load, once the last instances were "

@@ -10,6 +10,7 @@ import pytest
 
 from loadtests.bench.__main__ import purge_problems
 from loadtests.bench.run import BenchRun
+from loadtests.bench.soak_report import rows_per_retained_saga, seconds
 from loadtests.bench.statestore import StateSample, sqlite_size
 from loadtests.bench.stats import late_growth
 
@@ -65,3 +66,19 @@ def test_sqlite_size_counts_the_rows_of_the_state_table(tmp_path: Path) -> None:
         db.executemany("INSERT INTO state VALUES (?, ?)", [(str(i), "x") for i in range(7)])
     rows, size = sqlite_size(path)
     assert rows == 7 and size >= path.stat().st_size > 0
+
+
+def test_retention_durations_read_as_seconds() -> None:
+    assert [seconds(d) for d in ("2m", "10s", "1h30m", "1.5s")] == [120, 10, 5400, 1.5]
+
+
+def test_rows_per_retained_saga_stay_flat_when_the_purge_keeps_up_with_a_rising_rate() -> None:
+    # Sagas end at 10/s for 200 s, then 20/s; each keeps 13 rows for the 2 minutes retained.
+    ends = [t / 10 for t in range(2000)] + [200 + t / 20 for t in range(4000)]
+    bench = BenchRun("sqlite", "soak", retention="2m")
+    bench.confirmations = {"soak": [(t, 100.0, 0.0) for t in ends]}
+    kept = lambda at: sum(1 for t in ends if at - 120 < t <= at)  # noqa: E731
+    bench.state = [StateSample(float(at), 13 * kept(at), 0) for at in range(150, 400, 10)]
+    per_saga = rows_per_retained_saga(bench)
+    assert [s.rows for s in bench.state][-1] > 1.5 * bench.state[0].rows  # the count grew
+    assert {round(v, 6) for _t, v in per_saga} == {13.0}  # per saga it did not
