@@ -50,7 +50,7 @@ bench:                ## k6 scenarios + the bare-workflow baseline on its own st
 	@bash deploy/setup/install.sh
 	$(PY) -m loadtests.bench
 
-soak:                 ## 20,000 orders in a closed loop (about 40 min): do memory and the state store level off? writes docs/bench/soak/
+soak:                 ## 20,000 orders in a closed loop (about 20 min): do memory and the state store level off? writes docs/bench/soak/
 	@bash deploy/setup/install.sh
 	$(PY) -m loadtests.bench --size soak
 
