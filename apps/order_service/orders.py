@@ -297,21 +297,7 @@ def complete_saga(db: Database, order_id: str) -> bool:
     """CONFIRMED + COMPLETED in one transaction, unless a cancel was requested first (then
     False). True again for a saga that is already COMPLETED (the step is being repeated)."""
     with db.write() as conn:
-        saga, _ = _lock_saga_and_order(conn, order_id)
-        if saga.status != "STARTED" or saga.cancel_requested:
-            return saga.status == "COMPLETED"
-        now = utcnow()
-        changes: dict = {"status": "COMPLETED", "updated_at": now}
-        completed_steps = json.loads(saga.completed_steps_json)
-        if ORDER_CONFIRMED not in completed_steps:
-            changes["completed_steps_json"] = json.dumps([*completed_steps, ORDER_CONFIRMED])
-            conn.execute(insert(EVENTS), [_event(order_id, "step", ORDER_CONFIRMED, now)])
-        conn.execute(update(SAGAS).where(SAGAS.c.order_id == order_id), changes)
-        conn.execute(
-            update(ORDERS).where(ORDERS.c.order_id == order_id),
-            {"status": "CONFIRMED", "updated_at": now},
-        )
-        return True
+        return _confirm(conn, order_id, paid=False)[1]
 
 
 def record_paid(db: Database, order_id: str) -> tuple[bool, bool]:
@@ -319,25 +305,34 @@ def record_paid(db: Database, order_id: str) -> tuple[bool, bool]:
     CONFIRMED and the saga COMPLETED as well, in one transaction. Answers (cancel requested,
     confirmed); safe to repeat (a COMPLETED saga answers confirmed again)."""
     with db.write() as conn:
-        saga, order_now = _lock_saga_and_order(conn, order_id)
-        confirm = saga.status == "STARTED" and not saga.cancel_requested
-        now = utcnow()
-        completed_steps = json.loads(saga.completed_steps_json)
-        steps = [PAYMENT_PROCESSED, *([ORDER_CONFIRMED] if confirm else [])]
-        new_steps = [step for step in steps if step not in completed_steps]
-        saga_changes: dict = {"updated_at": now}
-        if new_steps:
-            saga_changes["completed_steps_json"] = json.dumps([*completed_steps, *new_steps])
-            conn.execute(insert(EVENTS), [_event(order_id, "step", s, now) for s in new_steps])
-        if confirm:
-            saga_changes["status"] = "COMPLETED"
-        order_changes: dict = {"updated_at": now}
-        status = "CONFIRMED" if confirm else "PAID"
-        if _moves_forward(ORDER_FLOW, order_now, status):
-            order_changes["status"] = status
-        conn.execute(update(SAGAS).where(SAGAS.c.order_id == order_id), saga_changes)
-        conn.execute(update(ORDERS).where(ORDERS.c.order_id == order_id), order_changes)
-        return bool(saga.cancel_requested), confirm or saga.status == "COMPLETED"
+        return _confirm(conn, order_id, paid=True)
+
+
+def _confirm(conn: Connection, order_id: str, paid: bool) -> tuple[bool, bool]:
+    """CONFIRMED and COMPLETED unless a cancel was requested first; with `paid`, PAID and its
+    step whatever happens. Answers (cancel requested, confirmed)."""
+    saga, order_now = _lock_saga_and_order(conn, order_id)
+    confirm = saga.status == "STARTED" and not saga.cancel_requested
+    answer = bool(saga.cancel_requested), confirm or saga.status == "COMPLETED"
+    if not (confirm or paid):
+        return answer
+    now = utcnow()
+    completed_steps = json.loads(saga.completed_steps_json)
+    steps = [*([PAYMENT_PROCESSED] if paid else []), *([ORDER_CONFIRMED] if confirm else [])]
+    new_steps = [step for step in steps if step not in completed_steps]
+    saga_changes: dict = {"updated_at": now}
+    if new_steps:
+        saga_changes["completed_steps_json"] = json.dumps([*completed_steps, *new_steps])
+        conn.execute(insert(EVENTS), [_event(order_id, "step", s, now) for s in new_steps])
+    if confirm:
+        saga_changes["status"] = "COMPLETED"
+    order_changes: dict = {"updated_at": now}
+    status = "CONFIRMED" if confirm else "PAID"
+    if _moves_forward(ORDER_FLOW, order_now, status):
+        order_changes["status"] = status
+    conn.execute(update(SAGAS).where(SAGAS.c.order_id == order_id), saga_changes)
+    conn.execute(update(ORDERS).where(ORDERS.c.order_id == order_id), order_changes)
+    return answer
 
 
 def saga_in_progress(db: Database, order_id: str) -> bool:

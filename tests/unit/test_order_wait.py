@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -37,12 +38,24 @@ def client(db, watch: OrderWatch) -> TestClient:
     return TestClient(app)
 
 
+ORDER = {"customerId": "alice", "items": [{"productId": "book", "quantity": 1, "unitPrice": "5"}]}
+
+
 def open_order(db) -> str:
-    request = PlaceOrder.model_validate(
-        {"customerId": "alice", "items": [{"productId": "book", "quantity": 1, "unitPrice": "5"}]}
-    )
-    row, _ = orders.place_order(db, request, None, None)
+    row, _ = orders.place_order(db, PlaceOrder.model_validate(ORDER), None, None)
     return row.order_id
+
+
+def settle_once_waited_for(watch: OrderWatch, settle: Callable[[str], object]) -> None:
+    """In the background, as the saga would: once a request waits for an order, `settle` it."""
+
+    def run() -> None:
+        while not watch._waiters:
+            time.sleep(0.01)
+        (order_id,) = watch._waiters
+        settle(order_id)
+
+    threading.Thread(target=run).start()
 
 
 def test_another_customers_open_order_is_not_found_at_once(sqlite_db):
@@ -66,14 +79,7 @@ def test_the_saga_confirming_the_order_ends_the_wait(sqlite_db):
     order_id = open_order(sqlite_db)
     watch = OrderWatch(recheck_seconds=30)  # only the saga's step can end the wait in time
     api = client(sqlite_db, watch)
-    records = SagaRecordsInDb(sqlite_db, watch)
-
-    def confirm_once_waited_for() -> None:
-        while not watch._waiters:
-            time.sleep(0.01)
-        records.complete_saga(order_id)
-
-    threading.Thread(target=confirm_once_waited_for).start()
+    settle_once_waited_for(watch, SagaRecordsInDb(sqlite_db, watch).complete_saga)
     started = time.monotonic()
     resp = api.get(f"/orders/{order_id}", params={"waitSeconds": 10})
     assert resp.json()["status"] == "CONFIRMED" and time.monotonic() - started < 5
@@ -88,25 +94,15 @@ def test_a_wait_longer_than_allowed_is_refused(sqlite_db):
 def test_placing_with_a_wait_answers_once_the_saga_has_confirmed_the_order(sqlite_db):
     watch = OrderWatch(recheck_seconds=30)  # only the saga's step can end the wait in time
     api = client(sqlite_db, watch)
-    records = SagaRecordsInDb(sqlite_db, watch)
-
-    def confirm_once_waited_for() -> None:
-        while not watch._waiters:
-            time.sleep(0.01)
-        (order_id,) = watch._waiters
-        records.record_paid(order_id)
-
-    threading.Thread(target=confirm_once_waited_for).start()
-    body = {"customerId": "alice", "items": [{"productId": "b", "quantity": 1, "unitPrice": "5"}]}
+    settle_once_waited_for(watch, SagaRecordsInDb(sqlite_db, watch).record_paid)
     started = time.monotonic()
-    resp = api.post("/orders", json=body, params={"waitSeconds": 10})
+    resp = api.post("/orders", json=ORDER, params={"waitSeconds": 10})
     assert resp.status_code == 202 and resp.json()["status"] == "CONFIRMED"
     assert time.monotonic() - started < 5
 
 
 def test_placing_without_a_wait_answers_the_pending_order_at_once(sqlite_db):
     api = client(sqlite_db, OrderWatch())
-    body = {"customerId": "alice", "items": [{"productId": "b", "quantity": 1, "unitPrice": "5"}]}
-    resp = api.post("/orders", json=body)
+    resp = api.post("/orders", json=ORDER)
     assert resp.status_code == 202 and resp.json()["status"] == "PENDING"
-    assert api.post("/orders", json=body, params={"waitSeconds": 11}).status_code == 422
+    assert api.post("/orders", json=ORDER, params={"waitSeconds": 11}).status_code == 422
