@@ -18,6 +18,11 @@ fi
 if [[ "${PROFILE:-}" == "postgres" || "${WITH_POSTGRES:-}" == "1" ]]; then
   bash "$here/postgres.sh" >/dev/null
 fi
+if [[ "${WITH_COMPAT:-}" == "1" ]]; then
+  # make test, make contracts: the compatibility checkers (docs/compatibility.md)
+  bash "$here/oasdiff.sh"
+  bash "$here/jsoncompat.sh"
+fi
 if [[ "${WITH_KUBE:-}" == "1" ]]; then
   bash "$here/kube.sh"  # make k8s-check, the k8s step of make test: kube-apiserver, etcd, helm
 fi
