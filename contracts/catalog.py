@@ -1,9 +1,11 @@
-"""Every topic: the message it carries (a model in apps/common/contracts.py), who publishes it
-and who consumes it. The published schemas are generated from this table; a unit test checks it
-against the pub/sub scopes in components/common/pubsub.yaml."""
+"""Every topic: the message it carries (a model in apps/common/contracts.py), its current version
+and compatibility rule, who publishes it and who consumes it. The published schemas are generated
+from this table (the current version; earlier ones stay as published, contracts/schemas/<topic>/);
+a unit test checks it against the pub/sub scopes in components/common/pubsub.yaml."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -30,6 +32,15 @@ ORDER_SERVICE, INVENTORY, NOTIFICATIONS = (
 )
 
 
+class Rule(enum.StrEnum):
+    """What a new version of a topic's message must keep (checked against every earlier one).
+    Consumers ignore properties they do not know (apps.common.pubsub.parse_message)."""
+
+    BACKWARD = "backward"  # new consumers read old messages: upgrade the consumers first
+    FORWARD = "forward"  # old consumers read new messages: upgrade the producers first
+    FULL = "full"  # both: any order, e.g. a rolling upgrade with messages in flight
+
+
 @dataclass(frozen=True)
 class Topic:
     name: str
@@ -37,6 +48,10 @@ class Topic:
     summary: str
     producers: tuple[str, ...]
     consumers: tuple[str, ...]
+    # The version `model` is (contracts/schemas/<name>/v<version>.json): raise it for any change
+    # to the message, then `make contracts`.
+    version: int = 1
+    rule: Rule = Rule.FULL
 
 
 TOPICS: tuple[Topic, ...] = (
@@ -67,6 +82,7 @@ TOPICS: tuple[Topic, ...] = (
         "Event: an order is confirmed (sale final, customer told).",
         (ORDER_SERVICE,),
         (INVENTORY, NOTIFICATIONS),
+        version=2,  # v2: confirmedAt (notification-service measures the customer's wait)
     ),
     Topic(
         ORDER_CANCELLED,
@@ -83,6 +99,8 @@ TOPICS: tuple[Topic, ...] = (
         "the project's retry policy has no limit, so only a deployment that bounds it sees one.)",
         (ORDER_SERVICE, INVENTORY, NOTIFICATIONS),
         (NOTIFICATIONS,),
+        # Its one consumer keeps whatever arrives; three producers: upgrade it first.
+        rule=Rule.BACKWARD,
     ),
 )
 

@@ -1,7 +1,9 @@
 """Writes the published contracts from the code: `python -m contracts.generate` (`make contracts`).
 
-- contracts/schemas/<topic>.json: JSON Schema (2020-12) of each topic's message (`data`),
-  as its consumers validate it (pydantic's validation schema of the model);
+- contracts/schemas/<topic>/v<N>.json: JSON Schema (2020-12) of each topic's message (`data`)
+  at its current version N (contracts/catalog.py), as its producers write it and its consumers
+  validate it (pydantic's validation schema of the model). Earlier versions are never written:
+  they stay as published, and so does a version once committed (a change is a new version);
 - contracts/schemas/cloudevent.json: the CloudEvents envelope daprd puts around each of them;
 - contracts/asyncapi.yaml: AsyncAPI 3.0, every topic with its producers, consumers and schema;
 - contracts/openapi.json: the gateway's OpenAPI document, as it serves it on /openapi.json.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -39,9 +42,15 @@ def message_schema(model: type, name: str) -> dict[str, Any]:
     return {"$schema": DRAFT_2020_12, "$id": SCHEMA_BASE + f"{name}.json", **schema}
 
 
+def version_name(topic: str, version: int) -> str:
+    """The schema's file name under contracts/schemas/, without .json."""
+    return f"{topic}/v{version}"
+
+
 def message_schemas() -> dict[str, dict[str, Any]]:
-    """File name (without .json) -> schema: one per topic, and the envelope."""
-    schemas = {t.name: message_schema(t.model, t.name) for t in TOPICS}
+    """File name (without .json) -> schema: each topic's current version, and the envelope."""
+    names = (version_name(t.name, t.version) for t in TOPICS)
+    schemas = {name: message_schema(t.model, name) for name, t in zip(names, TOPICS, strict=True)}
     schemas["cloudevent"] = message_schema(CloudEvent, "cloudevent")
     return schemas
 
@@ -151,6 +160,35 @@ def stale(files: dict[Path, str]) -> list[Path]:
     return [p for p, text in files.items() if not p.is_file() or p.read_text() != text]
 
 
+def published(path: Path) -> bool:
+    """A message schema version committed (git's HEAD has it) is published: frozen. Outside a
+    git checkout every version present is."""
+    relative = path.relative_to(ROOT.parent)
+    try:
+        shown = subprocess.run(
+            ["git", "cat-file", "-e", f"HEAD:{relative}"], cwd=ROOT.parent, capture_output=True
+        )
+    except FileNotFoundError:
+        return path.is_file()
+    inside = subprocess.run(["git", "rev-parse"], cwd=ROOT.parent, capture_output=True)
+    return shown.returncode == 0 if inside.returncode == 0 else path.is_file()
+
+
+def changed_published_versions(files: dict[Path, str]) -> list[Path]:
+    """Message schema versions the code would change although they are published."""
+    return [p for p in stale(files) if p.parent.parent == SCHEMAS and p.is_file() and published(p)]
+
+
+def explain(path: Path) -> str:
+    if path.parent.parent == SCHEMAS:
+        return (
+            f"{path.relative_to(ROOT.parent)} is published and the model differs from it: "
+            "a changed message is a new version (raise the topic's version in "
+            f"contracts/catalog.py), then run {REGENERATE}"
+        )
+    return f"out of date: {path.relative_to(ROOT.parent)}; run {REGENERATE}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m contracts.generate", description=__doc__)
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 on drift")
@@ -159,10 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         drift = stale(files)
         for path in drift:
-            print(f"out of date: {path.relative_to(ROOT.parent)}; run {REGENERATE}")
+            print(explain(path))
         return 1 if drift else 0
-    SCHEMAS.mkdir(exist_ok=True)
+    frozen = changed_published_versions(files)
+    for path in frozen:
+        print(explain(path), file=sys.stderr)
+    if frozen:
+        return 1
     for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         print(f"wrote {path.relative_to(ROOT.parent)}")
     return 0

@@ -2,16 +2,23 @@
 
 One module so producer and consumer can never disagree on a field name. Every message is
 validated as strictly as the public API, wherever it comes from (the gateway, a sidecar, Kafka):
-a forged or garbled message is refused, never applied.
+a forged or garbled message is refused, never applied. A consumer of a topic ignores properties
+it does not know (`apps.common.pubsub.parse_message`), so a producer can roll out a newer version
+of a message (an optional field added) while older consumers still run; the public API and the
+service calls refuse them. Each topic's versions and their compatibility rule:
+contracts/catalog.py, docs/compatibility.md.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -159,10 +166,23 @@ class StockReply(Message):
     reason: Reason | None = None
 
 
+def _as_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+
+
 class OrderConfirmed(Message):
+    """Version 2 (contracts/schemas/order-confirmed/): v1 plus the optional `confirmedAt`."""
+
     order_id: Identifier
     customer_id: Identifier
     total_amount: Total
+    confirmed_at: UtcTime | None = Field(
+        default=None,
+        description="when order-service confirmed the order (UTC; since v2, absent from v1)",
+    )
 
 
 class OrderCancelled(Message):

@@ -71,9 +71,12 @@ class DeadLetterEnvelope(BaseModel):
 
 
 def parse_message(model: type[M], data: dict) -> M:
-    """`data` as `model`, or `Rejected` with a short reason naming the offending fields."""
+    """`data` as `model`, or `Rejected` with a short reason naming the offending fields.
+    Properties the model does not know are ignored (a tolerant reader): a newer producer may add
+    an optional field while this consumer still runs (docs/compatibility.md). Every field the
+    model has is checked as strictly as ever."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, extra="ignore")
     except ValidationError as exc:
         errors = [
             f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
