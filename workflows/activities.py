@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
@@ -114,6 +115,7 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
             order_id=order["orderId"],
             customer_id=order["customerId"],
             total_amount=order["totalAmount"],
+            confirmed_at=datetime.now(UTC),  # order-confirmed v2 (an activity: may read the clock)
         )
         sidecar.publish(ORDER_CONFIRMED, event.wire(), key=order["orderId"])
         records.record_progress(order["orderId"], completed=NOTIFICATION_SENT)

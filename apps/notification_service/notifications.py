@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
+from prometheus_client import Histogram
 from sqlalchemy import Row, bindparam, select
 
 from apps.common.db import Database, insert_absent
@@ -14,6 +16,13 @@ from apps.notification_service.store import (
 )
 
 log = logging.getLogger(__name__)
+NOTIFICATION_DELAY = Histogram(
+    "notification_delay_seconds",
+    "From an order's confirmation (order-confirmed's confirmedAt, message v2) to the customer "
+    "being told: what the saga's last step and the broker add to what the customer sees",
+    ["kind"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
 
 FOR_ORDER = (
     select(
@@ -28,9 +37,17 @@ FOR_ORDER = (
 )
 
 
-def notify(db: Database, order_id: str, customer_id: str, kind: str) -> bool:
+def notify(
+    db: Database,
+    order_id: str,
+    customer_id: str,
+    kind: str,
+    *,
+    confirmed_at: datetime | None = None,
+) -> bool:
     """Records (and "sends") the notification; False when it was already sent (the unique
-    order and kind: one INSERT that skips a duplicate, no error to recover from)."""
+    order and kind: one INSERT that skips a duplicate, no error to recover from). With
+    `confirmed_at` (order-confirmed v2) the message says when, and the delay is measured."""
     row = {
         "notification_id": new_notification_id(),
         "order_id": order_id,
@@ -42,7 +59,19 @@ def notify(db: Database, order_id: str, customer_id: str, kind: str) -> bool:
         if not insert_absent(conn, NOTIFICATION, row):
             return False
     # The delivery channel (mail, SMS) is out of scope: the log line is the message sent.
-    log.info("notified %s: %s", customer_id, kind, extra={"order_id": order_id})
+    if confirmed_at is None:
+        log.info("notified %s: %s", customer_id, kind, extra={"order_id": order_id})
+        return True
+    delay = max(0.0, (row["sent_at"] - confirmed_at).total_seconds())
+    NOTIFICATION_DELAY.labels(kind).observe(delay)
+    log.info(
+        "notified %s: %s at %s (%.3f s later)",
+        customer_id,
+        kind,
+        confirmed_at.isoformat(),
+        delay,
+        extra={"order_id": order_id},
+    )
     return True
 
 

@@ -59,7 +59,11 @@ def subscriptions(db: Database) -> list[Subscription]:
     def on_event(kind: str, model: type[OrderConfirmed] | type[OrderCancelled]):  # type: ignore[no-untyped-def]
         def handle(data: dict) -> Outcome:
             event = parse_message(model, data)
-            sent = notifications.notify(db, event.order_id, event.customer_id, kind)
+            # order-confirmed v2 says when the order was confirmed; a v1 event does not.
+            confirmed_at = event.confirmed_at if isinstance(event, OrderConfirmed) else None
+            sent = notifications.notify(
+                db, event.order_id, event.customer_id, kind, confirmed_at=confirmed_at
+            )
             return Outcome.SUCCESS if sent else Outcome.DUPLICATE
 
         return handle
