@@ -31,7 +31,7 @@ token:                ## a development bearer token, alone on stdout: make -s to
 	@$(PY) -m apps.gateway.devtoken --sub "$(SUB)" --role "$(ROLE)" --minutes "$(or $(MINUTES),60)"
 
 test:                 ## install what is missing, then the whole suite on both profiles
-	@WITH_POSTGRES=1 WITH_KUBE=1 WITH_BROWSER=1 bash deploy/setup/install.sh
+	@WITH_POSTGRES=1 WITH_KUBE=1 WITH_BROWSER=1 WITH_COMPAT=1 bash deploy/setup/install.sh
 	bash tests/run.sh
 
 chaos:                ## every fault of tests/chaos on both profiles, 200 orders each (long); writes docs/chaos.md
@@ -42,8 +42,12 @@ replicas:             ## REPLICAS=2 PROFILE=postgres on its own stack: the work 
 	@WITH_POSTGRES=1 bash deploy/setup/install.sh
 	$(PY) -m pytest tests/replicas -q
 
-contracts:            ## regenerate contracts/ (AsyncAPI, message schemas, OpenAPI) and the consumer pacts
+contracts:            ## regenerate contracts/ (AsyncAPI, message schemas, OpenAPI) and the pacts; check compatibility
+	@bash deploy/setup/oasdiff.sh
+	@bash deploy/setup/jsoncompat.sh
 	$(PY) -m contracts.generate
+	$(PY) -m contracts.message_compat
+	$(PY) -m contracts.api_compat
 	$(PY) -m pytest tests/contracts --ignore=tests/contracts/stack -q
 
 bench:                ## k6 scenarios + the bare-workflow baseline on its own stack; writes docs/bench/ (PROFILE=postgres: docs/bench/postgres/)

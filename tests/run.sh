@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite: lint, unit tests and the stack-independent contract tests (consumer pacts,
-# published documents and their drift, the deliberate break), the Kubernetes check (tests/k8s:
+# published documents and their drift, the deliberate break, each topic's message versions
+# against the earlier ones with jsoncompat, the public API against the released one with
+# oasdiff: docs/compatibility.md), the Kubernetes check (tests/k8s:
 # deploy/k8s rendered by helm, every manifest dry-run by a real kube-apiserver on random loopback
 # ports; no stack, no stack port), the integration tests and the
 # stack-dependent contract tests (provider verification, captured messages) on the real stack
@@ -19,7 +21,7 @@ py=.venv/bin/python
 start=$SECONDS
 echo "==> lint (ruff)"
 $py -m ruff check .
-echo "==> unit tests, contract tests without the stack (consumer pacts, documents, drift)"
+echo "==> unit tests, contract tests without the stack (consumer pacts, documents, drift, message and API compatibility)"
 $py -m pytest tests/unit tests/contracts --ignore=tests/contracts/stack -q
 # The consumer tests rewrite contracts/pacts: what they wrote must be what is committed.
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --exit-code --stat -- contracts/pacts; then
