@@ -94,7 +94,8 @@ def asyncapi() -> dict[str, Any]:
         channels[t.name] = {
             "address": t.name,
             "description": f"producers: {', '.join(t.producers)}; "
-            f"consumers: {', '.join(t.consumers)}",
+            f"consumers: {', '.join(t.consumers)}; message version {t.version} "
+            f"(contracts/schemas/{version_name(t.name, t.version)}.json), compatibility: {t.rule}",
             "messages": {message_name: {"$ref": f"#/components/messages/{message_name}"}},
         }
         for app_id in t.producers:
