@@ -164,15 +164,16 @@ def stale(files: dict[Path, str]) -> list[Path]:
 def published(path: Path) -> bool:
     """A message schema version committed (git's HEAD has it) is published: frozen. Outside a
     git checkout every version present is."""
-    relative = path.relative_to(ROOT.parent)
+
+    def git(*args: str) -> int:
+        return subprocess.run(["git", *args], cwd=ROOT.parent, capture_output=True).returncode
+
     try:
-        shown = subprocess.run(
-            ["git", "cat-file", "-e", f"HEAD:{relative}"], cwd=ROOT.parent, capture_output=True
-        )
-    except FileNotFoundError:
+        if git("rev-parse", "--is-inside-work-tree") != 0:
+            return path.is_file()
+        return git("cat-file", "-e", f"HEAD:{path.relative_to(ROOT.parent)}") == 0
+    except FileNotFoundError:  # no git
         return path.is_file()
-    inside = subprocess.run(["git", "rev-parse"], cwd=ROOT.parent, capture_output=True)
-    return shown.returncode == 0 if inside.returncode == 0 else path.is_file()
 
 
 def changed_published_versions(files: dict[Path, str]) -> list[Path]:
@@ -181,7 +182,7 @@ def changed_published_versions(files: dict[Path, str]) -> list[Path]:
 
 
 def explain(path: Path) -> str:
-    if path.parent.parent == SCHEMAS:
+    if path.parent.parent == SCHEMAS and path.is_file() and published(path):
         return (
             f"{path.relative_to(ROOT.parent)} is published and the model differs from it: "
             "a changed message is a new version (raise the topic's version in "
