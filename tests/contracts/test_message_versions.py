@@ -27,6 +27,7 @@ from apps.inventory_service import routes as inventory
 from apps.notification_service import routes as notification
 from contracts.catalog import TOPICS, Rule, topic
 from contracts.message_compat import check_pair, check_topic, reader, versions, writer
+from tests.contracts.test_deliberate_break import verify_event
 
 # The v1 model as it was published (before confirmedAt), for the old consumer's side.
 OrderConfirmedV1 = create_model(
@@ -79,6 +80,12 @@ def test_a_v1_message_is_read_by_the_v2_model_and_schema():
     assert parse_message(OrderConfirmed, message).confirmed_at is None
     v2 = published("order-confirmed", 2)
     assert list(Draft202012Validator(v2).iter_errors(message)) == []
+
+
+@pytest.mark.parametrize("app_id", ["inventory-service", "notification-service"])
+def test_a_v2_event_still_satisfies_each_consumers_pact(app_id):
+    passed, report = verify_event(app_id, CONFIRMED_V2.wire())
+    assert passed, report
 
 
 def envelope(data: dict[str, Any]) -> dict[str, Any]:
