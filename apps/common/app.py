@@ -41,7 +41,10 @@ def create_app(
     # a call without the app token is refused before its body is read.
     install_body_limit(app, settings.max_body_bytes)
     install_access_control(
-        app, settings.app_id, settings.app_api_token, load_policy(settings.app_id)
+        app,
+        settings.app_id,
+        settings.app_api_token,
+        load_policy(settings.app_id, namespace=settings.namespace),
     )
     install_metrics(app, settings.app_id)
     # Outermost: POST /drain (a planned stop) is answered before anything else looks at the call.
