@@ -43,6 +43,7 @@ CALLER_NAMESPACE_HEADER = "dapr-caller-namespace"
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "dapr"
 ALLOW, DENY = "allow", "deny"
+SELF_HOSTED = "default"  # Dapr's namespace outside Kubernetes
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,10 @@ class AccessPolicy:
     apps: dict[tuple[str, str], AppPolicy]  # (app id, namespace) -> its policy
 
     @classmethod
-    def from_configuration(cls, doc: dict) -> AccessPolicy | None:
-        """The policy of a Dapr Configuration document, or None if it has none."""
+    def from_configuration(cls, doc: dict, namespace: str = SELF_HOSTED) -> AccessPolicy | None:
+        """The policy of a Dapr Configuration document, or None if it has none. The files of
+        dapr/ name the self-hosted namespace, `default`: read it as `namespace`, the one the
+        apps run in (in Kubernetes, the release's; deploy/k8s renders the same lists with it)."""
         spec = (doc.get("spec") or {}).get("accessControl")
         if not spec:
             return None
@@ -146,7 +149,8 @@ class AccessPolicy:
                 )
                 for op in policy.get("operations") or []
             ]
-            key = (policy["appId"], policy["namespace"])
+            named = policy["namespace"]
+            key = (policy["appId"], namespace if named == SELF_HOSTED else named)
             apps[key] = AppPolicy(str(policy.get("defaultAction", "")).lower(), Operations(rules))
         return cls(default, apps)
 
@@ -163,11 +167,13 @@ class AccessPolicy:
         return action == ALLOW
 
 
-def load_policy(app_id: str, config_dir: Path = CONFIG_DIR) -> AccessPolicy | None:
+def load_policy(
+    app_id: str, config_dir: Path = CONFIG_DIR, namespace: str = SELF_HOSTED
+) -> AccessPolicy | None:
     path = config_dir / f"{app_id}.yaml"
     if not path.is_file():
         return None
-    return AccessPolicy.from_configuration(yaml.safe_load(path.read_text()) or {})
+    return AccessPolicy.from_configuration(yaml.safe_load(path.read_text()) or {}, namespace)
 
 
 def _single(values: list[str]) -> str | None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from apps.common.access import install_access_control, load_policy
 from apps.common.body_limit import StreamingBodyLimit
+from apps.common.drain import DrainMiddleware, DrainState, DrainTimes
 from apps.common.health import health_router
 from apps.common.logging import configure_logging
 from apps.common.metrics import install_metrics
@@ -40,10 +41,17 @@ def create_app(
     # a call without the app token is refused before its body is read.
     install_body_limit(app, settings.max_body_bytes)
     install_access_control(
-        app, settings.app_id, settings.app_api_token, load_policy(settings.app_id)
+        app,
+        settings.app_id,
+        settings.app_api_token,
+        load_policy(settings.app_id, namespace=settings.namespace),
     )
     install_metrics(app, settings.app_id)
-    app.include_router(health_router(readiness))
+    # Outermost: POST /drain (a planned stop) is answered before anything else looks at the call.
+    drain = DrainState(DrainTimes.from_env())
+    app.add_middleware(DrainMiddleware, state=drain)
+    app.state.drain = drain
+    app.include_router(health_router({**readiness, "accepting": drain.accepting}))
     for router in routers:
         app.include_router(router)
     return app

@@ -17,6 +17,7 @@ class Settings:
     pubsub_name: str
     zipkin_url: str | None
     max_body_bytes: int
+    namespace: str  # Dapr's NAMESPACE: `default` on one machine, the pod's in Kubernetes
     # The stack runner gives each app two tokens (deploy/stack/secrets.py); never in a repr.
     dapr_api_token: str | None = field(default=None, repr=False)  # its sidecar wants this one
     app_api_token: str | None = field(default=None, repr=False)  # its sidecar sends this one
@@ -40,6 +41,7 @@ def get_settings() -> Settings:
         pubsub_name=env.get("PUBSUB_NAME", "orderpubsub"),
         zipkin_url=env.get("ZIPKIN_URL") or None,
         max_body_bytes=int(env.get("MAX_BODY_BYTES", str(256 * 1024))),
+        namespace=env.get("NAMESPACE", "default"),
         dapr_api_token=env.get("DAPR_API_TOKEN") or None,
         app_api_token=env.get("APP_API_TOKEN") or None,
     )

@@ -9,7 +9,10 @@ import copy
 
 import httpx
 
-from tests.k8s.conftest import NAMESPACE
+from pathlib import Path
+
+from deploy.stack.paths import ROOT
+from tests.k8s.conftest import NAMESPACE, render
 from tests.k8s.kubeapi import create, describe
 
 EXPECTED_KINDS = {
@@ -40,6 +43,22 @@ def test_the_api_server_accepts_every_manifest(api: httpx.Client, manifests: lis
             assert not warnings, f"{describe(manifest)}: {warnings}"
     assert not refused, "\n".join(refused)
     print(f"\n{len(manifests)} manifests accepted by kube-apiserver (server-side dry run)")
+
+
+def test_the_single_node_values_are_accepted_too(api: httpx.Client, helm: Path) -> None:
+    """values-single-node.yaml (make k8s-e2e): Kafka run by the chart, no volumes, no HPA."""
+    manifests = render(helm, "-f", str(ROOT / "deploy/k8s/values-single-node.yaml"))
+    kinds = {m["kind"] for m in manifests}
+    assert {"Kafka", "KafkaNodePool", "KafkaTopic", "HorizontalPodAutoscaler"}.isdisjoint(kinds)
+    assert {"StatefulSet", "Job"} <= kinds
+    refused = []
+    for manifest in manifests:
+        answer = create(api, manifest, NAMESPACE, dry_run=True)
+        if answer.status_code not in (200, 201) or answer.headers.get_list("warning"):
+            refused.append(f"{describe(manifest)}: {answer.status_code} {answer.text}")
+    assert not refused, "\n".join(refused)
+    sets = [m for m in manifests if m["kind"] == "StatefulSet"]
+    assert all("volumeClaimTemplates" not in m["spec"] for m in sets)
 
 
 def test_nothing_was_stored(api: httpx.Client) -> None:

@@ -175,6 +175,15 @@ def test_platform_policies(callee, caller, verb, path, allowed):
     assert policy.allows(caller, "default", verb, path) is allowed
 
 
+def test_the_self_hosted_namespace_is_read_as_the_apps_own():
+    """In Kubernetes the callers' sidecars report the release's namespace, not `default`."""
+    policy = load_policy("order-service", namespace="order-platform")
+    assert policy is not None
+    assert policy.allows("gateway", "order-platform", "POST", "/orders")
+    assert not policy.allows("gateway", "default", "POST", "/orders")
+    assert not policy.allows("gateway", "elsewhere", "POST", "/orders")
+
+
 def test_every_policy_names_every_other_app():
     """With mTLS on, the global default then decides for no app of the platform."""
     for callee in APPS:

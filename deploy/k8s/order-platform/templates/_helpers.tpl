@@ -23,3 +23,8 @@ readOnlyRootFilesystem: true
 capabilities:
   drop: [ALL]
 {{- end }}
+
+{{/* The six topics (contracts/catalog.py), for the KafkaTopics or the topic Job. */}}
+{{- define "op.topics" -}}
+reserve-stock release-stock stock-replies order-confirmed order-cancelled dead-letters
+{{- end }}
