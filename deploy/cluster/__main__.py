@@ -52,7 +52,7 @@ def up() -> None:
     for name, step in steps:
         step()
         addons.say(f"{name} ready ({time.monotonic() - start:.0f}s)")
-    addons.wait(f"node/{S.NODE_NAME}", "condition=Ready", "default", 180)
+    addons.wait(f"node/{S.NODE_NAME}", "condition=Ready", "default", 180, "node")
     addons.say(f"node {S.NODE_NAME} Ready ({time.monotonic() - start:.0f}s)")
     addons.coredns()
     addons.dapr()

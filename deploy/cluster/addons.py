@@ -47,19 +47,24 @@ def load_images() -> None:
     say(f"images loaded into containerd ({entry})")
 
 
-def wait(kind_name: str, condition: str, namespace: str, timeout: int, *selector: str) -> None:
+def wait(what: str, condition: str, namespace: str, timeout: int, component: str) -> None:
+    """Waits for CONDITION on WHAT ("node/x", "deployment/y", "pods --all"); on failure writes
+    the pods, the events and the logs of the namespace's pods to COMPONENT's log and fails."""
     result = kubectl(
-        "wait", f"--for={condition}", f"--timeout={timeout}s", "-n", namespace, kind_name,
-        *selector, check=False, timeout=timeout + 30,
+        "wait", f"--for={condition}", f"--timeout={timeout}s", "-n", namespace, *what.split(),
+        check=False, timeout=timeout + 30,
     )  # fmt: skip
-    if result.returncode != 0:
-        pods = kubectl("get", "pods", "-A", "-o", "wide", check=False).stdout
-        events = kubectl("get", "events", "-A", "--sort-by=.lastTimestamp", check=False).stdout
-        raise procs.fail(
-            "kubelet",
-            f"{kind_name} in {namespace}: {condition} not reached in {timeout}s: "
-            f"{result.stderr.strip()}\n{pods}\n{events[-3000:]}",
-        )
+    if result.returncode == 0:
+        return
+    report = [result.stderr]
+    report.append(kubectl("get", "pods", "-A", "-o", "wide", check=False).stdout)
+    report.append(kubectl("get", "events", "-A", "--sort-by=.lastTimestamp", check=False).stdout)
+    for pod in kubectl("get", "pods", "-n", namespace, "-o", "name", check=False).stdout.split():
+        logs = kubectl("logs", "-n", namespace, pod, "--all-containers", "--tail=40", check=False)
+        report.append(f"--- {pod}\n{logs.stdout}{logs.stderr}")
+    settings.LOGS.mkdir(parents=True, exist_ok=True)
+    procs.log_path(component).write_text("\n".join(report))
+    raise procs.fail(component, f"{what} in {namespace}: {condition} not reached in {timeout}s")
 
 
 def coredns() -> None:
@@ -71,7 +76,7 @@ def coredns() -> None:
     manifest = S.CONF / "coredns.yaml"
     manifest.write_text(text)
     kubectl("apply", "-f", str(manifest))
-    wait("deployment/coredns", "condition=Available", "kube-system", 180)
+    wait("deployment/coredns", "condition=Available", "kube-system", 180, "coredns")
     say("CoreDNS ready (kube-dns Service)")
 
 
@@ -90,5 +95,5 @@ def dapr() -> None:
     if done.returncode != 0:
         pods = kubectl("get", "pods", "-n", DAPR_NAMESPACE, "-o", "wide", check=False).stdout
         raise procs.fail("helm-dapr", f"helm install of Dapr's chart failed\n{pods}")
-    wait("pods", "condition=Ready", DAPR_NAMESPACE, 300, "--all")
+    wait("pods --all", "condition=Ready", DAPR_NAMESPACE, 300, "dapr")
     say("Dapr control plane ready (every pod in dapr-system Ready)")

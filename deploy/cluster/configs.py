@@ -104,6 +104,9 @@ def _cni() -> dict:
         "ipam": {
             "type": "host-local",
             "ranges": [[pod_range]],
+            # Only Services are routed (through the bridge, where kube-proxy's rules apply):
+            # no default route, so a pod cannot even try to reach past this machine.
+            "routes": [{"dst": S.SERVICE_CIDR}],
             "dataDir": str(S.STATE / "cni-ipam"),
         },
     }
