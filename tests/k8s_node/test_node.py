@@ -55,8 +55,22 @@ def _echo(namespace: str, image: str) -> list[dict]:
     return [deployment, service]
 
 
+def sentry_signed() -> int:
+    """Certificates Sentry has signed, from its metrics (its pod address, on the bridge)."""
+    pod = kubectl_json("get", "pods", "-n", "dapr-system", "-l", "app=dapr-sentry")["items"][0]
+    metrics = httpx.get(f"http://{pod['status']['podIP']}:9090/metrics", timeout=10).text
+    lines = [ln for ln in metrics.splitlines() if ln.startswith("dapr_sentry_cert_sign_success")]
+    assert len(lines) == 1, lines
+    return int(float(lines[0].split()[-1]))
+
+
 @pytest.fixture(scope="module")
-def echo(namespace: str, probe_image: str) -> dict:
+def signed_before_echo() -> int:
+    return sentry_signed()
+
+
+@pytest.fixture(scope="module")
+def echo(namespace: str, probe_image: str, signed_before_echo: int) -> dict:
     """The annotated app, Available; its pod as the API server reports it."""
     for manifest in _echo(namespace, probe_image):
         apply(manifest)
@@ -94,14 +108,17 @@ def test_node_ready_and_dapr_control_plane_from_its_chart() -> None:
         assert all(s["image"].startswith("localhost/dapr/") for s in statuses)
 
 
-def test_annotated_app_gets_a_sidecar_with_a_sentry_certificate(echo: dict, namespace: str) -> None:
+def test_annotated_app_gets_a_sidecar_with_a_sentry_certificate(
+    echo: dict, namespace: str, signed_before_echo: int
+) -> None:
     statuses = {s["name"]: s for s in echo["status"]["containerStatuses"]}
     assert sorted(statuses) == ["daprd", "echo"]  # 2/2: the injector added daprd
     assert all(s["ready"] for s in statuses.values())
     assert statuses["daprd"]["image"].startswith("localhost/dapr/daprd:")
     log = kubectl("logs", "-n", namespace, echo["metadata"]["name"], "-c", "daprd")
-    assert "mTLS enabled" in log, log[-3000:]
-    assert "Successfully received trust bundle" in log or "certificate" in log.lower(), log[-3000:]
+    assert "Fetching initial identity" in log, log[-3000:]
+    assert "workload identity expiry watcher; cert expires on" in log, log[-3000:]
+    assert sentry_signed() > signed_before_echo  # Sentry signed the sidecar's certificate
 
 
 def test_service_reached_from_the_host_through_kube_proxy(echo: dict, namespace: str) -> None:
