@@ -11,7 +11,17 @@ import sys
 import time
 from pathlib import Path
 
-from deploy.cluster import addons, components, configs, network, pki, procs, settings, teardown
+from deploy.cluster import (
+    addons,
+    components,
+    configs,
+    network,
+    pki,
+    procs,
+    settings,
+    teardown,
+    usage,
+)
 
 S = settings
 
@@ -93,6 +103,8 @@ def main(argv: list[str]) -> int:
             return 1 if left else 0
         elif command == "status":
             return status()
+        elif command == "usage":
+            print(usage.report(float(argv[2]) if len(argv) > 2 else 60))
         else:
             print(__doc__, file=sys.stderr)
             return 2
