@@ -94,6 +94,19 @@ def _wait_terminated(namespace: str, pod: str, container: str, timeout: float) -
     raise AssertionError(f"{pod}/{container} still running after {timeout}s")
 
 
+def _get_once_proxied(url: str, timeout: float) -> httpx.Response:
+    """GET URL once kube-proxy has the Service's endpoint in its rules: until then the
+    Service has none there and its ClusterIP refuses connections."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def test_node_ready_and_dapr_control_plane_from_its_chart() -> None:
     node = kubectl_json("get", "node", settings.NODE_NAME)
     ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
@@ -125,7 +138,7 @@ def test_service_reached_from_the_host_through_kube_proxy(echo: dict, namespace:
     service = kubectl_json("get", "service", "-n", namespace, "echo")
     cluster_ip = service["spec"]["clusterIP"]
     assert cluster_ip.startswith("10.202.")
-    answer = httpx.get(f"http://{cluster_ip}/from-host", timeout=10)
+    answer = _get_once_proxied(f"http://{cluster_ip}/from-host", timeout=30)
     assert answer.status_code == 200
     assert answer.text == f"hello from {echo['metadata']['name']} /from-host\n"
 
