@@ -76,7 +76,7 @@ def our_mounts() -> list[str]:
     return mounts
 
 
-def _unmount_all() -> None:
+def unmount_all() -> None:
     for target in sorted(our_mounts(), key=len, reverse=True):
         if procs.run(["umount", target], check=False).returncode != 0:
             procs.run(["umount", "--lazy", target], check=False)
@@ -116,7 +116,7 @@ def down() -> list[str]:
     for pid, _cmdline in our_processes():
         os.kill(pid, signal.SIGKILL)
     procs.wait_for(lambda: not our_processes(), 10)
-    _unmount_all()
+    unmount_all()
     _remove_cgroups()
     network.remove()
     _remove_log_links()
