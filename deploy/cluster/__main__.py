@@ -110,6 +110,8 @@ def main(argv: list[str]) -> int:
             return 2
     except procs.ClusterError as error:
         print(f"ERROR {error}", file=sys.stderr)
+        if command == "up":
+            print("`make k8s-down` stops and removes what was started", file=sys.stderr)
         return 1
     return 0
 

@@ -4,7 +4,7 @@
 #   kube.sh: etcd, helm, kube-apiserver
 #   $CACHE_DIR/kube-node-$KUBE_VERSION/{kubelet,kube-controller-manager,kube-scheduler,kube-proxy,kubectl}
 #   $CACHE_DIR/coredns-$COREDNS_VERSION/coredns
-#   $CACHE_DIR/dapr-k8s-$DAPR_VERSION/{operator,injector} (dapr-k8s.sh)
+#   $CACHE_DIR/dapr-k8s-$DAPR_VERSION/{operator,injector} (dapr-k8s.sh), Dapr's chart (module cache)
 #   the images (k8s-images.sh)
 # Builds run at nice 19 (the machine is shared), one after another.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -80,4 +80,8 @@ build_node
 build_coredns
 bash "$here/dapr.sh"
 bash "$here/dapr-k8s.sh"
+# Dapr's Helm chart is read from the module cache (charts/dapr of the same module version),
+# which a cached runtime build does not need: fetch the module if the cache lost it.
+go mod download "github.com/dapr/dapr@v$DAPR_VERSION" >>"$LOG_DIR/dapr-k8s-build.log" 2>&1 \
+  || fail dapr-k8s "$LOG_DIR/dapr-k8s-build.log" "could not download github.com/dapr/dapr@v$DAPR_VERSION (its Helm chart)"
 [[ ${K8S_NO_IMAGES:-} == 1 ]] || bash "$here/k8s-images.sh"
