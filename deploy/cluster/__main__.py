@@ -65,7 +65,9 @@ def up() -> None:
     addons.wait(f"node/{S.NODE_NAME}", "condition=Ready", "default", 180, "node")
     addons.say(f"node {S.NODE_NAME} Ready ({time.monotonic() - start:.0f}s)")
     addons.coredns()
+    addons.say(f"CoreDNS done ({time.monotonic() - start:.0f}s)")
     addons.dapr()
+    addons.say(f"Dapr done ({time.monotonic() - start:.0f}s)")
     took = time.monotonic() - start
     addons.say(f"cluster up in {took:.0f}s; kubeconfig: {configs.kubeconfig('admin')}")
 
