@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint logs chaos token contracts bench soak infra k8s-check replicas
+.PHONY: run up down status test setup lint logs chaos token contracts bench soak infra k8s-check replicas k8s-setup k8s-up k8s-down k8s-status k8s-node-check
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -62,6 +62,22 @@ k8s-check:            ## helm lint, then every manifest of deploy/k8s through a 
 	@bash deploy/setup/python.sh
 	@bash deploy/setup/kube.sh
 	$(PY) -m pytest tests/k8s -q
+
+k8s-setup:            ## what k8s-up runs, from registries: containerd, runc, CNI plugins (apt), the Kubernetes node, CoreDNS, Dapr's control plane, their images
+	@bash deploy/setup/python.sh
+	@bash deploy/setup/k8s-node.sh >/dev/null
+
+k8s-up: k8s-setup     ## a real single-node Kubernetes on this machine with Dapr's control plane (Dapr's Helm chart); docs/kubernetes.md
+	$(PY) -m deploy.cluster up
+
+k8s-down:             ## stops and removes everything k8s-up made; fails if anything is left
+	@if [ -x $(PY) ]; then $(PY) -m deploy.cluster down; else echo "nothing was set up"; fi
+
+k8s-status:           ## the cluster's processes and their memory (RSS)
+	$(PY) -m deploy.cluster status
+
+k8s-node-check:       ## on a cluster that is up: a Dapr-injected pod, a Service through kube-proxy and CoreDNS (tests/k8s_node)
+	$(PY) -m pytest tests/k8s_node -q
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

@@ -8,21 +8,10 @@
 # Builds run at nice 19 (the machine is shared). install.sh calls this only with WITH_KUBE=1.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/versions.env"
+source "$(dirname "${BASH_SOURCE[0]}")/kubelib.sh"
 
 command -v go >/dev/null || fail kube "$LOG_DIR/kube-build.log" "Go is required to build kube-apiserver, etcd and helm"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
-
-# wrapper_build COMPONENT LOG DIR PACKAGE@VERSION OUT LDFLAGS: builds PACKAGE from a throwaway
-# module in DIR (its go.mod already written), whose go.mod pins what the package's own module
-# cannot (replace lines): `go get` resolves the package's imports, `go build` makes the binary.
-wrapper_build() {
-  local component=$1 log=$2 dir=$3 pkg=$4 out=$5 ldflags=$6
-  (cd "$dir" && with_progress "$component (resolve modules)" "$log" go get "$pkg") \
-    || fail "$component" "$log" "go get $pkg failed"
-  (cd "$dir" && with_progress "$component (build)" "$log" \
-      nice -n 19 go build -trimpath -ldflags "$ldflags" -o "$out" "${pkg%@*}") \
-    || fail "$component" "$log" "go build of ${pkg%@*} failed"
-}
 
 build_apiserver() {
   local entry="$CACHE_DIR/kube-apiserver-$KUBE_VERSION" log="$LOG_DIR/kube-apiserver-build.log"
@@ -33,27 +22,9 @@ build_apiserver() {
   local partial="$entry.partial" start=$SECONDS
   rm -rf "$partial" && mkdir -p "$partial/src"
   say "kube-apiserver: building $KUBE_VERSION from the Go module proxy (a long first build on 2 cores; log: $log)"
-  # k8s.io/kubernetes requires its staging modules (k8s.io/api, ...) at v0.0.0 and replaces them
-  # with ./staging directories that its module zip leaves out: pin each to v0.<minor>.<patch>.
-  local modjson gomod staging="v0.${KUBE_VERSION#*.}"
-  modjson=$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" 2>>"$log") \
-    || fail kube-apiserver "$log" "could not download k8s.io/kubernetes@v$KUBE_VERSION"
-  gomod=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])' <<<"$modjson")
-  {
-    echo "module order-platform/kube-apiserver-build"
-    echo
-    grep -E '^go [0-9]' "$gomod"
-    echo
-    echo "require k8s.io/kubernetes v$KUBE_VERSION"
-    echo
-    echo "replace ("
-    sed -nE "s|^\s*(k8s\.io/[a-z0-9-]+) => \./staging/src/k8s\.io/[a-z0-9-]+\s*$|\t\1 => \1 $staging|p" "$gomod"
-    echo ")"
-  } >"$partial/src/go.mod"
-  local v=k8s.io/component-base/version
+  write_kube_wrapper kube-apiserver "$log" "$partial/src"
   wrapper_build kube-apiserver "$log" "$partial/src" "k8s.io/kubernetes/cmd/kube-apiserver@v$KUBE_VERSION" \
-    "$partial/kube-apiserver" \
-    "-s -w -X $v.gitVersion=v$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=${KUBE_VERSION#1.} -X $v.gitTreeState=clean"
+    "$partial/kube-apiserver" "$(kube_ldflags)"
   local got
   got=$("$partial/kube-apiserver" --version 2>>"$log") || fail kube-apiserver "$log" "the built kube-apiserver does not start"
   [[ $got == "Kubernetes v$KUBE_VERSION" ]] || fail kube-apiserver "$log" "kube-apiserver --version printed '$got', expected v$KUBE_VERSION"
