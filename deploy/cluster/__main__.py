@@ -3,6 +3,7 @@
 python -m deploy.cluster up      # starts it all, returns once Dapr's control plane is Ready
 python -m deploy.cluster down    # stops and removes everything `up` made
 python -m deploy.cluster status  # its processes (RSS) and what is left after a `down`
+python -m deploy.cluster load-images  # the platform's images (`make images`) into the node
 """
 
 from __future__ import annotations
@@ -105,6 +106,8 @@ def main(argv: list[str]) -> int:
             return 1 if left else 0
         elif command == "status":
             return status()
+        elif command == "load-images":
+            addons.load_platform_images()
         elif command == "usage":
             print(usage.report(float(argv[2]) if len(argv) > 2 else 60))
         else:

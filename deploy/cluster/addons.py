@@ -3,6 +3,7 @@ CoreDNS, and Dapr's control plane from Dapr's own Helm chart."""
 
 from __future__ import annotations
 
+import json
 import string
 import subprocess
 import sys
@@ -45,6 +46,24 @@ def load_images() -> None:
         if ref not in present:
             ctr("images", "import", str(entry / archive))
     say(f"images loaded into containerd ({entry})")
+    load_platform_images()
+
+
+def load_platform_images() -> None:
+    """The platform's images `make images` saved (deploy/setup/images.sh: <name>-<tag>.tar, its
+    inputs' hash in <name>-<tag>.tar.key), each imported again whenever its hash changed."""
+    record = S.STATE / "platform-images.json"
+    imported = json.loads(record.read_text()) if record.exists() else {}
+    for archive in sorted(S.IMAGES.glob("*.tar")):
+        key_file = archive.with_name(archive.name + ".key")
+        if not key_file.exists():
+            continue  # not one of the platform's (or still being written)
+        key = key_file.read_text().strip()
+        if imported.get(archive.name) != key:
+            ctr("images", "import", str(archive))
+            imported[archive.name] = key
+            say(f"platform image {archive.name} loaded into containerd")
+    record.write_text(json.dumps(imported, indent=1))
 
 
 def wait(what: str, condition: str, namespace: str, timeout: int, component: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,14 @@ from tests.k8s_e2e.kube import Kube, ready_containers, wait_for
 NAMESPACE = "order-platform"
 APPS = ["gateway", "order-service", "inventory-service", "payment-service", "notification-service"]
 INSTALL_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The first test installs the platform (helm --wait, up to INSTALL_TIMEOUT): more than the
+    # suite's default 600 s per test (pyproject.toml) on a busy 2-core machine.
+    for item in items:
+        if item.path.parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.timeout(INSTALL_TIMEOUT + 600))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ goes through."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -12,7 +13,7 @@ import httpx
 from tests.integration.helpers import fund, place, stock
 from tests.integration.helpers import wait_for as wait_for_order
 from tests.k8s_e2e.conftest import APPS, Platform
-from tests.k8s_e2e.kube import ready_containers, wait_for
+from tests.k8s_e2e.kube import Kube, ready_containers, wait_for
 
 
 def test_every_app_pod_runs_beside_its_injected_sidecar_with_a_sentry_certificate(
@@ -27,8 +28,19 @@ def test_every_app_pod_runs_beside_its_injected_sidecar_with_a_sentry_certificat
             assert names == ["app", "daprd"], f"{pod['metadata']['name']}: {names}"
             assert ready_containers(pod) == (2, 2)
     sidecar_log = kube.run("logs", kube.pods("order-service")[0]["metadata"]["name"], "-c", "daprd")
-    assert "mTLS enabled" in sidecar_log, "the sidecar did not start with mTLS"
-    assert "sentry" in sidecar_log.lower()
+    assert "Security is initialized successfully" in sidecar_log
+    assert "Starting workload identity expiry watcher; cert expires on" in sidecar_log
+    pods = sum(len(kube.pods(app)) for app in APPS)
+    assert sentry_signed(kube) >= pods, "Sentry signed fewer certificates than there are sidecars"
+
+
+def sentry_signed(kube: Kube) -> int:
+    """Certificates Sentry has signed, from its metrics (its pod's address, on the bridge)."""
+    sentry = kube.get("pods", "-n", "dapr-system", "-l", "app=dapr-sentry")["items"][0]
+    metrics = httpx.get(f"http://{sentry['status']['podIP']}:9090/metrics", timeout=10).text
+    found = re.findall(r"^dapr_sentry_cert_sign_success_total\S* (\S+)$", metrics, re.M)
+    assert found, "no dapr_sentry_cert_sign_success in Sentry's metrics"
+    return int(sum(float(n) for n in found))
 
 
 def new_customer(api: httpx.Client) -> tuple[str, str]:
