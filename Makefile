@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint logs chaos token contracts bench soak infra k8s-check replicas
+.PHONY: run up down status test setup lint logs chaos token contracts bench soak infra k8s-check replicas images
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -58,6 +58,11 @@ k8s-check:            ## helm lint, then every manifest of deploy/k8s through a 
 	@bash deploy/setup/python.sh
 	@bash deploy/setup/kube.sh
 	$(PY) -m pytest tests/k8s -q
+
+images:               ## the images (app, kafka, postgres, zipkin) built with buildah on a Debian base made here, then run with podman and checked (tests/images)
+	@bash deploy/setup/python.sh
+	@bash deploy/setup/images.sh
+	$(PY) -m pytest tests/images -q
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

@@ -15,6 +15,7 @@ replicas=${KAFKA_REPLICAS:-1}
 service=${KAFKA_HEADLESS_SERVICE:-}
 port=${KAFKA_PORT:-9092}
 controller_port=${KAFKA_CONTROLLER_PORT:-9093}
+internal_port=${KAFKA_INTERNAL_PORT:-9091}
 
 # Every node of the cluster a voter: <id>@<pod>.<headless service>:<controller port> for ids
 # 0..replicas-1.
@@ -46,7 +47,10 @@ cluster_id=${KAFKA_CLUSTER_ID:-$(derived_cluster_id)}
 factor=${KAFKA_REPLICATION_FACTOR:-$((voter_count < 3 ? voter_count : 3))}
 min_isr_default=$((factor - 1 < 1 ? 1 : (factor - 1 > 2 ? 2 : factor - 1)))
 min_isr=${KAFKA_MIN_INSYNC_REPLICAS:-$min_isr_default}
-advertised_host=${KAFKA_ADVERTISED_HOST:-$HOSTNAME${service:+.$service}}
+# Clients are told KAFKA_ADVERTISED_HOST:PORT (e.g. a published port); brokers replicate over
+# the internal listener, at the node's own name.
+internal_host=${KAFKA_INTERNAL_HOST:-$HOSTNAME${service:+.$service}}
+advertised_host=${KAFKA_ADVERTISED_HOST:-$internal_host}
 advertised_port=${KAFKA_ADVERTISED_PORT:-$port}
 log_dirs=${KAFKA_LOG_DIRS:-/var/lib/kafka/data/kafka-log}
 config=${KAFKA_CONFIG_FILE:-/tmp/kafka/server.properties}
@@ -67,11 +71,11 @@ cat >"$config" <<EOF
 process.roles=broker,controller
 node.id=$node_id
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://:$port,CONTROLLER://:$controller_port
-advertised.listeners=PLAINTEXT://$advertised_host:$advertised_port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://:$port,INTERNAL://:$internal_port,CONTROLLER://:$controller_port
+advertised.listeners=PLAINTEXT://$advertised_host:$advertised_port,INTERNAL://$internal_host:$internal_port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
+inter.broker.listener.name=INTERNAL
 log.dirs=$log_dirs
 num.partitions=${KAFKA_NUM_PARTITIONS:-6}
 auto.create.topics.enable=${KAFKA_AUTO_CREATE_TOPICS:-true}
