@@ -65,9 +65,10 @@ build() {
   local name="$1" tag="$2" key="$3" context="$4"; shift 4
   local image="$registry/$name:$tag" log="$LOG_DIR/image-$name.log"
   local archive="$out/$name-$tag.tar" start=$SECONDS state=cached
-  local have
+  local have previous
   have=$(podman image inspect --format "{{index .Labels \"$key_label\"}}" "$image" 2>/dev/null || true)
   if [[ "$have" != "$key" ]]; then
+    previous=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
     : >"$log"
     say "images: building $image (log: $log)"
     with_progress "$name" "$log" nice -n 19 buildah build --layers --network host --pull=never \
@@ -77,9 +78,12 @@ build() {
         --label "$key_label=$key" --tag "$image" "$@" "$context" \
       || fail "image $name" "$log" "buildah could not build $image"
     state=built
+    # The image this one replaces, now untagged (kept if a container or another image uses it).
+    [[ -n "$previous" ]] && podman rmi "$previous" >>"$log" 2>&1 || true
   fi
   if [[ "$(cat "$archive.key" 2>/dev/null)" != "$key" || ! -f "$archive" ]]; then
-    rm -f "$archive" "$archive.key"
+    # Replaced in one rename: a node importing the previous archive meanwhile still reads it.
+    rm -f "$archive.key" "$archive.partial"
     podman save --quiet --format docker-archive --output "$archive.partial" "$image" >>"$log" 2>&1 \
       || fail "image $name" "$log" "podman could not save $image to $archive"
     mv "$archive.partial" "$archive" && echo "$key" >"$archive.key"
