@@ -55,13 +55,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(what: str, condition: Callable[[], bool], timeout: float, logs: Callable[[], str]):
-    """Polls `condition` until it holds; fails with the container's last log lines if not."""
+def wait_for(
+    what: str,
+    condition: Callable[[], bool],
+    timeout: float,
+    container: Container,
+    must_run: bool = True,
+) -> None:
+    """Polls `condition` until it holds; fails with the container's last log lines if it does
+    not within `timeout`, or at once if the container stops while it should run."""
     deadline = time.monotonic() + timeout
+    next_look = time.monotonic() + 1
     while not condition():
-        if time.monotonic() > deadline:
-            tail = "\n".join(logs().splitlines()[-30:])
-            raise AssertionError(f"{what}: not within {timeout:.0f}s; container log:\n{tail}")
+        now = time.monotonic()
+        if must_run and now >= next_look:  # a podman call each second, not each poll
+            next_look = now + 1
+            if not container.running():
+                raise AssertionError(f"{what}: the container stopped; its log:\n{container.tail()}")
+        if now > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f}s; log:\n{container.tail()}")
         time.sleep(0.25)
 
 
@@ -79,6 +91,9 @@ class Container:
             ["podman", "logs", self.id], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         return done.stdout
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.logs().splitlines()[-lines:])
 
     def running(self) -> bool:
         return podman("inspect", "--format", "{{.State.Running}}", self.id).strip() == "true"

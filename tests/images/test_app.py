@@ -65,7 +65,7 @@ def test_each_app_starts_and_answers_its_probes(app_id: str, signing_key: Signin
     command = ["python", "-m", "apps", app_id]
     with running(IMAGE, command, app_env(app_id), [port], volumes, read_only=True) as app:
         healthz = app.url(port, "/healthz")
-        wait_for(f"{app_id} /healthz", lambda: answers(healthz), 60, app.logs)
+        wait_for(f"{app_id} /healthz", lambda: answers(healthz), 60, app)
         assert httpx.get(healthz, timeout=5).json() == {"status": "ok"}
         ready = httpx.get(app.url(port, "/readyz"), timeout=10)
         assert ready.status_code == 503, ready.text
@@ -78,7 +78,7 @@ def test_gateway_checks_tokens_with_the_mounted_key(signing_key: SigningKey) -> 
     command = ["python", "-m", "apps", "gateway"]
     volumes = {public: KEY_IN_CONTAINER}
     with running(IMAGE, command, app_env("gateway"), [8080], volumes, read_only=True) as app:
-        wait_for("gateway /healthz", lambda: answers(app.url(8080, "/healthz")), 60, app.logs)
+        wait_for("gateway /healthz", lambda: answers(app.url(8080, "/healthz")), 60, app)
         orders = app.url(8080, "/api/v1/orders")
         assert httpx.get(orders, timeout=5).status_code == 401
         token = mint_token(

@@ -78,7 +78,7 @@ def test_kafka_node_serves_and_keeps_its_storage_across_a_restart() -> None:
     # The broker tells clients the published address (the container's own is private to it).
     env = {"KAFKA_ADVERTISED_HOST": "127.0.0.1", "KAFKA_ADVERTISED_PORT": str(port)}
     with running(IMAGE, env=env, ports={9092: port}, hostname="kafka-0") as kafka:
-        wait_for("kafka metadata", lambda: answers_metadata(kafka), START_TIMEOUT, kafka.logs)
+        wait_for("kafka metadata", lambda: answers_metadata(kafka), START_TIMEOUT, kafka)
         client = admin(kafka)  # kept until its answer is in: destroying it cancels the request
         assert list(client.list_topics(timeout=10).brokers) == [0]  # id from the name kafka-0
         client.create_topics([NewTopic(topic, num_partitions=1)])[topic].result(30)
@@ -92,7 +92,7 @@ def test_kafka_node_serves_and_keeps_its_storage_across_a_restart() -> None:
         assert "LeaderId:               0" in quorum.stdout
 
         kafka.restart()
-        wait_for("kafka after restart", lambda: answers_metadata(kafka), START_TIMEOUT, kafka.logs)
+        wait_for("kafka after restart", lambda: answers_metadata(kafka), START_TIMEOUT, kafka)
         assert topic in admin(kafka).list_topics(timeout=10).topics
         assert kafka.logs().count("formatting") == 1
 
@@ -125,7 +125,7 @@ def test_three_nodes_form_one_cluster_that_keeps_writing_without_one() -> None:
             "three brokers",
             lambda: brokers(client) == 3,
             START_TIMEOUT,
-            first.logs,
+            first,
         )
         topic = f"image-check-{uuid.uuid4().hex[:8]}"
         client.create_topics([NewTopic(topic, num_partitions=3)])[topic].result(30)
@@ -146,7 +146,7 @@ def test_a_statefulset_pod_derives_its_settings_from_its_name() -> None:
     replication settings follow. Read from the configuration the entrypoint prints."""
     env = {"KAFKA_REPLICAS": "3", "KAFKA_HEADLESS_SERVICE": "kafka-nodes"}
     with running(IMAGE, env=env, hostname="kafka-2") as kafka:
-        wait_for("the printed configuration", lambda: "formatting" in kafka.logs(), 60, kafka.logs)
+        wait_for("the printed configuration", lambda: "formatting" in kafka.logs(), 60, kafka)
         lines = [ln.strip() for ln in kafka.logs().splitlines() if ln.startswith("    ")]
         printed = dict(ln.split("=", 1) for ln in lines if "=" in ln)
     voters = ",".join(f"{n}@kafka-{n}.kafka-nodes:9093" for n in range(3))

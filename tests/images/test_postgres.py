@@ -51,7 +51,7 @@ def init_runs(db: Container) -> int:
 def test_postgres_initialises_once_and_takes_password_connections(init_dir: Path) -> None:
     volumes = {init_dir: "/docker-entrypoint-initdb.d"}
     with running(IMAGE, env=ENV, ports=[5432], volumes=volumes, hostname="postgres-0") as db:
-        wait_for("pg_isready", lambda: is_ready(db), 90, db.logs)
+        wait_for("pg_isready", lambda: is_ready(db), 90, db)
         with psycopg.connect(url(db, "orders"), connect_timeout=10) as conn:
             assert conn.execute("SELECT current_user").fetchone() == ("postgres",)
             databases = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
@@ -63,13 +63,13 @@ def test_postgres_initialises_once_and_takes_password_connections(init_dir: Path
         assert db.exec("psql", "--version").stdout.startswith("psql (PostgreSQL) ")
 
         db.restart()
-        wait_for("pg_isready after restart", lambda: is_ready(db), 90, db.logs)
+        wait_for("pg_isready after restart", lambda: is_ready(db), 90, db)
         assert init_runs(db) == 1  # the scripts ran at the first start only
 
 
 def test_postgres_refuses_a_first_start_without_password() -> None:
     with running(IMAGE, env={"PGDATA": ENV["PGDATA"]}, hostname="postgres-0") as db:
-        wait_for("the container to stop", lambda: not db.running(), 60, db.logs)
+        wait_for("the container to stop", lambda: not db.running(), 60, db, must_run=False)
         exit_code = podman("inspect", "--format", "{{.State.ExitCode}}", db.id).strip()
         assert exit_code != "0"
         assert "POSTGRES_PASSWORD is empty" in db.logs()

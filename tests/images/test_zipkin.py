@@ -23,7 +23,7 @@ def healthy(url: str) -> bool:
 def test_zipkin_answers_health_and_keeps_a_span() -> None:
     env = {"STORAGE_TYPE": "mem", "JAVA_OPTS": "-Xms64m -Xmx256m"}
     with running(IMAGE, env=env, ports=[9411], read_only=True, hostname="zipkin-0") as zipkin:
-        wait_for("zipkin /health", lambda: healthy(zipkin.url(9411, "/health")), 120, zipkin.logs)
+        wait_for("zipkin /health", lambda: healthy(zipkin.url(9411, "/health")), 120, zipkin)
         span = {
             "traceId": os.urandom(8).hex(),
             "id": os.urandom(8).hex(),
