@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint logs chaos token contracts bench soak infra k8s-check replicas k8s-setup k8s-up k8s-down k8s-status k8s-node-check
+.PHONY: run up down status test setup lint logs chaos token contracts bench soak infra k8s-check replicas k8s-setup k8s-up k8s-down k8s-status k8s-node-check images k8s-e2e
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -78,6 +78,10 @@ k8s-status:           ## the cluster's processes and their memory (RSS)
 
 k8s-node-check:       ## on a cluster that is up: a Dapr-injected pod, a Service through kube-proxy and CoreDNS (tests/k8s_node)
 	$(PY) -m pytest tests/k8s_node -q
+images:               ## the images (app, kafka, postgres, zipkin) built with buildah on a Debian base made here, then run with podman and checked (tests/images)
+	@bash deploy/setup/python.sh
+	@bash deploy/setup/images.sh
+	$(PY) -m pytest tests/images -q
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

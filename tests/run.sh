@@ -4,7 +4,8 @@
 # against the earlier ones with jsoncompat, the public API against the released one with
 # oasdiff: docs/compatibility.md), the Kubernetes check (tests/k8s:
 # deploy/k8s rendered by helm, every manifest dry-run by a real kube-apiserver on random loopback
-# ports; no stack, no stack port), the integration tests and the
+# ports; no stack, no stack port), the images (make images: built with buildah, or reused, and
+# each run with podman: tests/images), the integration tests and the
 # stack-dependent contract tests (provider verification, captured messages) on the real stack
 # once per profile (embedded SQLite, then PostgreSQL) followed by the second-language check of
 # the messages that run captured, a REPLICAS=2 subset (tests/replicas: the work shared by the
@@ -30,6 +31,9 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --exit-code
 fi
 echo "==> Kubernetes: helm lint, the chart against the repository's files, kube-apiserver dry run"
 $py -m pytest tests/k8s -q
+echo "==> images: built without Docker (or reused: rebuilt only when their inputs change), each run once with podman"
+bash deploy/setup/images.sh
+$py -m pytest tests/images -q
 for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> integration tests and provider verification, profile $profile"
   PROFILE=$profile $py -m pytest tests/integration tests/contracts/stack -q
