@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from dapr.ext.workflow import DaprWorkflowContext, RetryPolicy, when_any
 
@@ -23,6 +23,7 @@ from workflows.steps import (
     CANCEL_REQUESTED,
     INVENTORY_RESERVED,
     NOTIFICATION_SENT,
+    ORDER_SAGA,
     PAYMENT_PROCESSED,
     STOCK_REPLY,
     Activity,
@@ -43,6 +44,17 @@ TRANSIENT = RetryPolicy(
 )
 # Charges and refunds during a payment outage: tried again after these pauses (durable timers).
 PAYMENT_BACKOFF_SECONDS = (1, 2, 4, 8, 15)
+
+
+class WorkflowRegistry(Protocol):
+    """Where workflows are registered: the SDK's WorkflowRuntime, or the replay gate's."""
+
+    def register_workflow(self, fn: Any, *, name: str | None = None) -> None: ...
+
+
+def register_saga(runtime: WorkflowRegistry) -> None:
+    """The saga as order-service runs it, and as the replay gate (tests/replay) replays it."""
+    runtime.register_workflow(order_saga, name=ORDER_SAGA)
 
 
 def order_saga(ctx: DaprWorkflowContext, order: dict) -> Saga:

@@ -13,6 +13,12 @@ CANCEL_REQUESTED = "cancel-requested"
 # Workflows order-service registers.
 ORDER_SAGA = "order_saga"
 
+# Patches of the saga (`ctx.is_patched`), oldest first; a name is never reused. An instance
+# replays with the patches its history recorded, so it ends on the path it started on
+# (docs/saga-versioning.md). The saga's version is 1 + the number of patches it knows.
+SAGA_PATCHES: tuple[str, ...] = ()
+SAGA_VERSION = f"v{len(SAGA_PATCHES) + 1}"
+
 
 class Activity:
     """The names the saga's activities are registered under (workflows/activities.py)."""
@@ -25,3 +31,4 @@ class Activity:
     CONFIRM_ORDER = "confirm_order"
     FINISH_CANCELLED = "finish_cancelled"
     RECORD_PROGRESS = "record_progress"
+    CHECK_LIMIT = "check_limit"
