@@ -90,9 +90,11 @@ def replay(history: Sequence[pb.HistoryEvent], registry: ReplayRegistry) -> Repl
         delivered = [history[i] for i in indexes if kind(history[i]) not in WRITTEN]
         written = [i for i in indexes if kind(history[i]) in WRITTEN]
         executor = worker._OrchestrationExecutor(registry.registry, log)
-        actions = executor.execute("replay", past, delivered).actions
-        divergence = _replay_failure(number, history, actions) or _compare(
-            number, indexes[0], history, written, actions
+        result = executor.execute("replay", past, delivered)
+        divergence = (
+            _replay_failure(number, history, result.actions)
+            or _patch_mismatch(number, indexes[0], past, result.patches or [])
+            or _compare(number, indexes[0], history, written, result.actions)
         )
         if divergence:
             return Replay(len(turns), compared, divergence)
@@ -116,6 +118,21 @@ def _replay_failure(
         current = f"does not replay it: {failure.errorType}: {failure.errorMessage}"
         return Divergence(turn, index, describe_event(history[index]), current)
     return None
+
+
+def _patch_mismatch(
+    turn: int, first: int, past: Sequence[pb.HistoryEvent], reported: list[str]
+) -> Divergence | None:
+    """Dapr's own check (`hasPatchMismatch`): the patches recorded so far must begin the list
+    the code reports, else the workflow is STALLED (PATCH_MISMATCH)."""
+    recorded = [
+        p for e in past if kind(e) == "workflowStarted" for p in e.workflowStarted.version.patches
+    ]
+    if reported[: len(recorded)] == recorded:
+        return None
+    return Divergence(
+        turn, first, f"patches {recorded}", f"reports patches {reported}: Dapr stalls it"
+    )
 
 
 def _compare(

@@ -73,6 +73,24 @@ def saga_with_a_patched_step(ctx, order):
     return (yield from order_saga(ctx, order))
 
 
+class AskingNoPatch:
+    """The saga's context, but `is_patched` answers True without asking the engine: the patched
+    code with its patch check deleted."""
+
+    def __init__(self, ctx) -> None:
+        self._ctx = ctx
+
+    def __getattr__(self, name: str):
+        return getattr(self._ctx, name)
+
+    def is_patched(self, _name: str) -> bool:
+        return True
+
+
+def saga_without_its_patch_check(ctx, order):
+    return order_saga(AskingNoPatch(ctx), order)
+
+
 def test_proof_a_step_inserted_at_the_start_without_a_patch_fails_the_gate():
     failures = {h.name: replay(h.events, registered(saga_with_an_unversioned_step)) for h in CORPUS}
     passed = [name for name, result in failures.items() if result.divergence is None]
@@ -85,3 +103,14 @@ def test_proof_the_same_step_behind_a_patch_passes_the_gate():
     for history in CORPUS:
         result = replay(history.events, registered(saga_with_a_patched_step))
         assert result.divergence is None, verdict(history, result)
+
+
+def test_proof_a_patch_dropped_while_histories_carry_it_fails_the_gate():
+    # What Dapr would stall (PATCH_MISMATCH): the v2 path, but no longer asked for.
+    for history in CORPUS:
+        result = replay(history.events, registered(saga_without_its_patch_check))
+        if patches_of(history.events):
+            assert result.divergence is not None, history.name
+            assert "Dapr stalls it" in result.divergence.current, str(result.divergence)
+        else:
+            assert result.divergence is None, verdict(history, result)
