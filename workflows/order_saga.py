@@ -22,9 +22,11 @@ from workflows.metrics import SagaClock
 from workflows.steps import (
     CANCEL_REQUESTED,
     INVENTORY_RESERVED,
+    LIMIT_CHECK,
     NOTIFICATION_SENT,
     ORDER_SAGA,
     PAYMENT_PROCESSED,
+    SAGA_PATCHES,
     STOCK_REPLY,
     Activity,
 )
@@ -58,12 +60,18 @@ def register_saga(runtime: WorkflowRegistry) -> None:
 
 
 def order_saga(ctx: DaprWorkflowContext, order: dict) -> Saga:
+    # Every patch is asked for here, before the first step, so it is decided once per
+    # instance: one started before the patch replays without it and ends on its old path.
+    patches = frozenset(p for p in SAGA_PATCHES if ctx.is_patched(p))
     clock = SagaClock(ctx, resumed=bool(order.get("resume")))  # counts and times it
-    steps = _resume(ctx, order) if order.get("resume") else _order_steps(ctx, order)
+    if order.get("resume"):
+        steps = _resume(ctx, order, patches)
+    else:
+        steps = _order_steps(ctx, order, patches)
     clock.ended((yield from steps))
 
 
-def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
+def _order_steps(ctx: DaprWorkflowContext, order: dict, patches: frozenset[str]) -> Ending:
     # A cancel request sets a flag in the order database, which every step checks; the event
     # only wakes the saga early while it waits for stock.
     cancel = ctx.wait_for_external_event(CANCEL_REQUESTED)
@@ -91,6 +99,14 @@ def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
     stock = reply.get_result()
     if not stock["reserved"]:
         return (yield from _finish(ctx, order, "FAILED", stock.get("reason") or "no stock"))
+    if LIMIT_CHECK in patches and order.get("dailyLimit"):
+        verdict = yield _call(ctx, Activity.CHECK_LIMIT, order)
+        if not verdict["allowed"]:
+            # A resumed run may follow a charge that landed unrecorded: void it to be sure.
+            void = bool(order.get("resume"))
+            return (
+                yield from _compensate(ctx, order, [INVENTORY_RESERVED], verdict["reason"], void)
+            )
 
     # 2. Take payment: Dapr service invocation, tried again during an outage until a deadline.
     payment = yield from _take_payment(ctx, order)
@@ -118,13 +134,13 @@ def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
     return "COMPLETED"
 
 
-def _resume(ctx: DaprWorkflowContext, order: dict) -> Ending:
+def _resume(ctx: DaprWorkflowContext, order: dict, patches: frozenset[str]) -> Ending:
     """A saga run again (its first run failed, never ran, or a confirmed order is being
     cancelled): it goes on from what the order database says."""
     saga = yield _call(ctx, Activity.LOAD_SAGA, order)
     status, completed = saga["status"], saga["completedSteps"]
     if status == "STARTED" and not saga["cancelRequested"]:
-        return (yield from _order_steps(ctx, order))
+        return (yield from _order_steps(ctx, order, patches))
     if status in ("STARTED", "COMPENSATING"):
         # Whatever was done is undone; releasing or refunding what never happened is harmless
         # (each leaves a mark that refuses a late reservation or charge).

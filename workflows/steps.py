@@ -16,7 +16,8 @@ ORDER_SAGA = "order_saga"
 # Patches of the saga (`ctx.is_patched`), oldest first; a name is never reused. An instance
 # replays with the patches its history recorded, so it ends on the path it started on
 # (docs/saga-versioning.md). The saga's version is 1 + the number of patches it knows.
-SAGA_PATCHES: tuple[str, ...] = ()
+LIMIT_CHECK = "limit-check"  # v2: the customer's daily limit, checked before payment
+SAGA_PATCHES: tuple[str, ...] = (LIMIT_CHECK,)
 SAGA_VERSION = f"v{len(SAGA_PATCHES) + 1}"
 
 

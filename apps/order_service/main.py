@@ -33,6 +33,7 @@ from apps.order_service.saga_records import SagaRecordsInDb
 from apps.order_service.sagas import Sagas, SagaTimeouts
 from apps.order_service.watch import OrderWatch
 from workflows.activities import saga_activities
+from workflows.limits import daily_limit
 from workflows.order_saga import register_saga
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def create() -> FastAPI:
         workflow_scheduler(settings),
         saga_timeouts(),
         AsyncDaprClient(timeout=15.0),
+        daily_limit(os.environ),
     )
     reconciler = Reconciler(db, sagas, ReconcilerSettings())
     admission = SagaAdmission(
