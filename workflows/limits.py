@@ -1,4 +1,4 @@
-"""The customer's daily limit (saga v2, patch `limit-check`): an order is declined before any
+"""The customer's daily limit (saga v2): an order is declined before any
 money moves if it would take what the customer's orders of the last 24 hours add up to (those
 not cancelled, in flight included) past the limit. Pure: the saga's `check_limit` activity
 gives it the sum; `ORDER_DAILY_LIMIT` sets the limit (unset: no check, no activity)."""

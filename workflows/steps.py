@@ -13,12 +13,13 @@ CANCEL_REQUESTED = "cancel-requested"
 # Workflows order-service registers.
 ORDER_SAGA = "order_saga"
 
-# Patches of the saga (`ctx.is_patched`), oldest first; a name is never reused. An instance
-# replays with the patches its history recorded, so it ends on the path it started on
-# (docs/saga-versioning.md). The saga's version is 1 + the number of patches it knows.
-LIMIT_CHECK = "limit-check"  # v2: the customer's daily limit, checked before payment
-SAGA_PATCHES: tuple[str, ...] = (LIMIT_CHECK,)
-SAGA_VERSION = f"v{len(SAGA_PATCHES) + 1}"
+# Named versions of the saga (`register_versioned_workflow`), oldest first; the last one is what
+# new sagas start as. A history records its version's name and is replayed by that version, so
+# a saga ends on the path it started on (docs/saga-versioning.md). v1 is the saga from before
+# versions: its histories have no name, and the SDK replays them with the latest version.
+SAGA_VERSIONS = ("v2",)  # v2: the customer's daily limit, checked before payment
+SAGA_VERSION = SAGA_VERSIONS[-1]
+UNVERSIONED = "v1"
 
 
 class Activity:

@@ -17,7 +17,7 @@ MANIFEST = HISTORIES / "manifest.json"
 
 @dataclass(frozen=True)
 class Recorded:
-    version: str  # the saga version that wrote it (workflows/steps.py SAGA_VERSION)
+    version: str  # the saga version that wrote it (workflows/steps.py SAGA_VERSIONS)
     path: str  # the saga path it went (tests/replay/scenarios.py)
     file: Path
     events: list[pb.HistoryEvent]
@@ -35,6 +35,13 @@ def patches_of(events: list[pb.HistoryEvent]) -> list[str]:
         if e.HasField("workflowStarted")
         for p in e.workflowStarted.version.patches
     ]
+
+
+def version_of(events: list[pb.HistoryEvent], unversioned: str) -> str:
+    """The version name the history recorded (on its first `workflowStarted`), else
+    `unversioned`."""
+    first = next(e.workflowStarted for e in events if e.HasField("workflowStarted"))
+    return first.version.name or unversioned
 
 
 def outcome_of(events: list[pb.HistoryEvent]) -> str:

@@ -10,8 +10,9 @@ k >= 1: the worker replays turns 0..k-1 (the executor raises NonDeterminismError
 no longer schedules what the history says) and runs turn k's events as new. The gate does that
 for every k >= 1 and compares the actions the current code answers with what the recorded code
 did. Turn 0 is never run by new code for an instance that already exists, so its own actions
-are not compared (a patch may change how a new instance starts); it is replayed in every later
-turn.
+are not compared (a new version may start differently); it is replayed in every later turn. A
+history is replayed by the version it recorded (`workflowStarted.version.name`), as the worker
+does: a version no longer registered is a divergence (Dapr stalls such a workflow).
 """
 
 from __future__ import annotations
@@ -32,17 +33,29 @@ log = logging.getLogger(__name__)
 
 
 class ReplayRegistry:
-    """The SDK worker's registry, filled the way `WorkflowRuntime.register_workflow` fills it
-    (the code gets a `DaprWorkflowContext` around the executor's context)."""
+    """The SDK worker's registry, filled the way `WorkflowRuntime.register_workflow` and
+    `register_versioned_workflow` fill it (the code gets a `DaprWorkflowContext` around the
+    executor's context)."""
 
     def __init__(self) -> None:
         self.registry = worker._Registry()
 
     def register_workflow(self, fn: Callable, *, name: str | None = None) -> None:
-        def wrapper(ctx: Any, inp: Any = None) -> Any:
-            return fn(DaprWorkflowContext(ctx), inp)
+        self.registry.add_named_orchestrator(name or fn.__name__, _in_dapr_context(fn))
 
-        self.registry.add_named_orchestrator(name or fn.__name__, wrapper)
+    def register_versioned_workflow(
+        self, fn: Callable, *, name: str, version_name: str | None = None, is_latest: bool
+    ) -> None:
+        self.registry.add_named_orchestrator(
+            name, _in_dapr_context(fn), version_name=version_name, is_latest=is_latest
+        )
+
+
+def _in_dapr_context(fn: Callable) -> Callable:
+    def wrapper(ctx: Any, inp: Any = None) -> Any:
+        return fn(DaprWorkflowContext(ctx), inp)
+
+    return wrapper
 
 
 @dataclass(frozen=True)

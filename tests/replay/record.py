@@ -23,11 +23,11 @@ from apps.gateway.tokens import Role
 from deploy.stack.paths import ROOT, pinned_versions
 from deploy.stack.runner import _alive, _records
 from tests.integration.helpers import client_for
-from tests.replay.corpus import Recorded, patches_of, save, write_manifest
+from tests.replay.corpus import Recorded, patches_of, save, version_of, write_manifest
 from tests.replay.scenarios import SCENARIOS
 from tests.replay.shapes import Scenario, shape_problem, until
 from tests.replay.store import HistoryNotFound, read_history
-from workflows.steps import SAGA_PATCHES, SAGA_VERSION
+from workflows.steps import SAGA_VERSION, UNVERSIONED
 
 GATEWAY = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}/api/v1"
 ATTEMPTS = 2  # a path that depends on timing (a cancel racing a charge) gets a second chance
@@ -98,7 +98,7 @@ def record_one(api: httpx.Client, scenario: Scenario, profile: str) -> Recorded:
         began = time.monotonic()
         order_id = scenario.provoke(api, uuid.uuid4().hex[:12], profile)
         events = finished_history(order_id, profile, scenario.resumed)
-        problem = shape_problem(scenario, events) or _patch_problem(events, scenario)
+        problem = shape_problem(scenario, events) or _version_problem(events)
         took = time.monotonic() - began
         if problem is None:
             print(f"  {scenario.path}: {len(events)} events, {took:.1f}s")
@@ -123,10 +123,12 @@ def finished_history(order_id: str, profile: str, resumed: bool) -> list:
     return found
 
 
-def _patch_problem(events: list, _scenario: Scenario) -> str | None:
-    """A history of this version carries every patch the code knows, once."""
-    recorded = patches_of(events)
-    return None if recorded == list(SAGA_PATCHES) else f"patches {recorded}, code {SAGA_PATCHES}"
+def _version_problem(events: list) -> str | None:
+    """A history of this version says so, and carries no patch."""
+    recorded = version_of(events, UNVERSIONED)
+    if recorded != SAGA_VERSION:
+        return f"recorded as saga {recorded}, the code's is {SAGA_VERSION}"
+    return f"patches {patches_of(events)}" if patches_of(events) else None
 
 
 def _stack(command: str) -> None:

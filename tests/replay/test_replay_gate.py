@@ -1,6 +1,7 @@
 """The replay gate (no stack): every recorded saga history replays against the current code,
-and two proofs that the gate can fail: an unversioned step at the start of the saga fails it,
-the same step behind a patch passes it."""
+and proofs that the gate works: an unversioned step at the start of the saga fails it, the
+same step behind a patch or as a new named version passes it (for the histories that carry a
+version name), and a version dropped while histories use it fails it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.replay.corpus import HISTORIES, Recorded, load_corpus, manifest, patches_of
+from tests.replay.corpus import HISTORIES, Recorded, load_corpus, manifest, patches_of, version_of
 from tests.replay.gate import Replay, ReplayRegistry, replay
 from tests.replay.scenarios import SCENARIOS
-from workflows.order_saga import order_saga, register_saga
-from workflows.steps import ORDER_SAGA, SAGA_PATCHES, SAGA_VERSION
+from workflows.order_saga import order_saga, register_saga, saga_version
+from workflows.steps import ORDER_SAGA, SAGA_VERSION, UNVERSIONED
 
 CORPUS = load_corpus()
 AUDIT = "audit_order"  # the proofs' inserted step: an activity that no history has
@@ -56,10 +57,10 @@ def test_the_corpus_has_every_path_of_every_version_and_the_current_version():
     assert set(HISTORIES.glob("*/*.json")) == listed, "history files the manifest does not list"
 
 
-def test_each_history_carries_the_patches_of_its_version():
+def test_each_history_carries_the_version_it_is_filed_under_and_no_patch():
     for history in CORPUS:
-        number = int(history.version.removeprefix("v"))
-        assert patches_of(history.events) == list(SAGA_PATCHES[: number - 1]), history.name
+        assert version_of(history.events, UNVERSIONED) == history.version, history.name
+        assert patches_of(history.events) == [], history.name
 
 
 def saga_with_an_unversioned_step(ctx, order):
@@ -73,22 +74,20 @@ def saga_with_a_patched_step(ctx, order):
     return (yield from order_saga(ctx, order))
 
 
-class AskingNoPatch:
-    """The saga's context, but `is_patched` answers True without asking the engine: the patched
-    code with its patch check deleted."""
-
-    def __init__(self, ctx) -> None:
-        self._ctx = ctx
-
-    def __getattr__(self, name: str):
-        return getattr(self._ctx, name)
-
-    def is_patched(self, _name: str) -> bool:
-        return True
-
-
-def saga_without_its_patch_check(ctx, order):
-    return order_saga(AskingNoPatch(ctx), order)
+def with_a_new_version(latest: Callable, *, keep_current: bool = True) -> ReplayRegistry:
+    """The current versions (unless not `keep_current`), and `latest` as v99, the latest."""
+    registry = ReplayRegistry()
+    if keep_current:
+        registry.register_versioned_workflow(
+            saga_version(int(SAGA_VERSION[1:])),
+            name=ORDER_SAGA,
+            version_name=SAGA_VERSION,
+            is_latest=False,
+        )
+    registry.register_versioned_workflow(
+        latest, name=ORDER_SAGA, version_name="v99", is_latest=True
+    )
+    return registry
 
 
 def test_proof_a_step_inserted_at_the_start_without_a_patch_fails_the_gate():
@@ -105,12 +104,23 @@ def test_proof_the_same_step_behind_a_patch_passes_the_gate():
         assert result.divergence is None, verdict(history, result)
 
 
-def test_proof_a_patch_dropped_while_histories_carry_it_fails_the_gate():
-    # What Dapr would stall (PATCH_MISMATCH): the v2 path, but no longer asked for.
+def test_proof_the_same_step_as_a_new_named_version_passes_for_named_histories():
+    # Histories from before versions (v1) have no name: the SDK replays them with the latest
+    # version, here the one with the new step, so they fail, and must be retired first.
+    registry = with_a_new_version(saga_with_an_unversioned_step)
     for history in CORPUS:
-        result = replay(history.events, registered(saga_without_its_patch_check))
-        if patches_of(history.events):
+        result = replay(history.events, registry)
+        if history.version == UNVERSIONED:
             assert result.divergence is not None, history.name
-            assert "Dapr stalls it" in result.divergence.current, str(result.divergence)
         else:
             assert result.divergence is None, verdict(history, result)
+
+
+def test_proof_a_version_dropped_while_histories_use_it_fails_the_gate():
+    registry = with_a_new_version(saga_version(int(SAGA_VERSION[1:])), keep_current=False)
+    named = [h for h in CORPUS if h.version != UNVERSIONED]
+    assert named, "no history with a version name"
+    for history in named:
+        result = replay(history.events, registry)
+        assert result.divergence is not None, history.name
+        assert "workflowVersionNotAvailable" in result.divergence.current, str(result.divergence)

@@ -14,7 +14,7 @@ from typing import Any
 
 from dapr.ext.workflow._durabletask.task import CompletableTask, WhenAnyTask
 
-from workflows.steps import CANCEL_REQUESTED, SAGA_PATCHES, STOCK_REPLY
+from workflows.steps import CANCEL_REQUESTED, STOCK_REPLY
 
 Answer = Any | Callable[[Any], Any]
 
@@ -28,13 +28,9 @@ class Call:
 
 
 class FakeWorkflowContext:
-    """`patches`: those the instance has (a new instance: every patch the code knows; one
-    started before a patch: not that one)."""
-
-    def __init__(self, replaying: bool = False, patches: tuple[str, ...] = SAGA_PATCHES) -> None:
+    def __init__(self, replaying: bool = False) -> None:
         self.current_utc_datetime = datetime(2026, 1, 1, tzinfo=UTC)
         self.is_replaying = replaying
-        self.patches = patches
         self.instance_id = "order-1"
         self.events: dict[str, CompletableTask] = {}
         self.timers: list[tuple[CompletableTask, timedelta]] = []
@@ -49,9 +45,6 @@ class FakeWorkflowContext:
         task.call = Call("timer", str(fire_at.total_seconds()))
         self.timers.append((task, fire_at))
         return task
-
-    def is_patched(self, name: str) -> bool:
-        return name in self.patches
 
     def wait_for_external_event(self, name: str) -> CompletableTask:
         task = CompletableTask()

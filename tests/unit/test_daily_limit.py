@@ -1,5 +1,5 @@
-"""Saga v2's daily limit (patch `limit-check`): the rule, the sum it is given, and the saga's
-path with and without the patch, driven by a fake workflow context."""
+"""Saga v2's daily limit: the rule, the sum it is given, and the saga's path as v2 and as an
+older version, driven by a fake workflow context."""
 
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ from tests.unit.fake_workflow import FakeWorkflowContext, drive
 from tests.unit.test_order_saga import CHARGED, ORDER, REFUNDED, STEPS
 from workflows.limits import daily_limit, limit_verdict
 from workflows.order_saga import order_saga
-from workflows.steps import INVENTORY_RESERVED, LIMIT_CHECK
+from workflows.steps import INVENTORY_RESERVED
 from workflows.steps import Activity as A
 
 LIMITED = {**ORDER, "dailyLimit": "100.00", "stockRequested": True, "stockResendSeconds": 5}
 DENIED = {"allowed": False, "reason": "over the daily limit: ..."}
 
 
-def run(order: dict, answers: dict, patches: tuple[str, ...] = (LIMIT_CHECK,)):
-    ctx = FakeWorkflowContext(patches=patches)
-    return drive(order_saga(ctx, order), ctx, answers)
+def run(order: dict, answers: dict, version: int = 2):
+    ctx = FakeWorkflowContext()
+    return drive(order_saga(ctx, order, version), ctx, answers)
 
 
 def test_up_to_the_limit_is_allowed_and_one_cent_more_is_not():
@@ -84,8 +84,8 @@ def test_a_resumed_saga_over_the_limit_voids_a_charge_that_may_have_landed():
     assert A.REFUND_PAYMENT in result.activities and A.TAKE_PAYMENT not in result.activities
 
 
-def test_a_saga_started_before_the_patch_never_checks_the_limit():
-    result = run(LIMITED, {A.TAKE_PAYMENT: CHARGED}, patches=())
+def test_a_version_1_saga_never_checks_the_limit():
+    result = run(LIMITED, {A.TAKE_PAYMENT: CHARGED}, version=1)
     assert result.activities == [A.TAKE_PAYMENT]
 
 
