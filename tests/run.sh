@@ -22,8 +22,8 @@ py=.venv/bin/python
 start=$SECONDS
 echo "==> lint (ruff)"
 $py -m ruff check .
-echo "==> unit tests, contract tests without the stack (consumer pacts, documents, drift, message and API compatibility)"
-$py -m pytest tests/unit tests/contracts --ignore=tests/contracts/stack -q
+echo "==> unit tests, the saga replay gate (tests/replay), contract tests without the stack (consumer pacts, documents, drift, message and API compatibility)"
+$py -m pytest tests/unit tests/replay tests/contracts --ignore=tests/contracts/stack -q
 # The consumer tests rewrite contracts/pacts: what they wrote must be what is committed.
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --exit-code --stat -- contracts/pacts; then
   echo "contracts/pacts differ from the committed pacts: commit what the consumer tests wrote" >&2

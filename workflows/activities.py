@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
@@ -35,6 +36,7 @@ from apps.common.contracts import (
 from apps.common.dapr import SidecarError
 from apps.common.logging import order_context
 from apps.common.telemetry import continue_trace
+from workflows.limits import LIMIT_WINDOW, limit_verdict
 from workflows.metrics import STEP_DURATION
 from workflows.steps import INVENTORY_RESERVED, NOTIFICATION_SENT, PAYMENT_PROCESSED, Activity
 
@@ -52,6 +54,7 @@ class SagaRecords(Protocol):
     def complete_saga(self, order_id: str) -> bool: ...
     def record_paid(self, order_id: str) -> tuple[bool, bool]: ...
     def record_compensation(self, order_id: str, step: str) -> None: ...
+    def spent_since(self, customer_id: str, since: datetime, excluding: str) -> Decimal: ...
 
 
 class Sidecar(Protocol):
@@ -180,6 +183,13 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
                 failure_reason=reason,
             )
 
+    def check_limit(_ctx: object, order: dict) -> dict:
+        """The customer's daily limit (saga v2): allowed, or not and why (workflows/limits.py)."""
+        with order_span("check_limit", order):
+            since = datetime.now(UTC) - LIMIT_WINDOW
+            spent = records.spent_since(order["customerId"], since, order["orderId"])
+            return limit_verdict(spent, Decimal(order["totalAmount"]), Decimal(order["dailyLimit"]))
+
     def record_progress(_ctx: object, update: dict) -> bool:
         """Writes one step to the order database; answers whether a cancel has been requested."""
         update = dict(update)
@@ -197,6 +207,7 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
         Activity.CONFIRM_ORDER: confirm_order,
         Activity.FINISH_CANCELLED: finish_cancelled,
         Activity.RECORD_PROGRESS: record_progress,
+        Activity.CHECK_LIMIT: check_limit,
     }
 
 

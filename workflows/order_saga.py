@@ -12,9 +12,9 @@ every step is safe to repeat, and `_resume` picks up from what the order databas
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from dapr.ext.workflow import DaprWorkflowContext, RetryPolicy, when_any
 
@@ -23,7 +23,10 @@ from workflows.steps import (
     CANCEL_REQUESTED,
     INVENTORY_RESERVED,
     NOTIFICATION_SENT,
+    ORDER_SAGA,
     PAYMENT_PROCESSED,
+    SAGA_VERSION,
+    SAGA_VERSIONS,
     STOCK_REPLY,
     Activity,
 )
@@ -45,13 +48,50 @@ TRANSIENT = RetryPolicy(
 PAYMENT_BACKOFF_SECONDS = (1, 2, 4, 8, 15)
 
 
-def order_saga(ctx: DaprWorkflowContext, order: dict) -> Saga:
+class WorkflowRegistry(Protocol):
+    """Where workflows are registered: the SDK's WorkflowRuntime, or the replay gate's."""
+
+    def register_versioned_workflow(
+        self, fn: Any, *, name: str, version_name: str | None = None, is_latest: bool
+    ) -> None: ...
+
+
+def register_saga(runtime: WorkflowRegistry) -> None:
+    """Every version of the saga as order-service runs it, and as the replay gate (tests/replay)
+    replays it: one function, told its version."""
+    for name in SAGA_VERSIONS:
+        runtime.register_versioned_workflow(
+            saga_version(version_number(name)),
+            name=ORDER_SAGA,
+            version_name=name,
+            is_latest=name == SAGA_VERSION,
+        )
+
+
+def version_number(name: str) -> int:
+    return int(name.removeprefix("v"))
+
+
+def saga_version(version: int) -> Callable[[DaprWorkflowContext, dict], Saga]:
+    def order_saga_version(ctx: DaprWorkflowContext, order: dict) -> Saga:
+        return order_saga(ctx, order, version)
+
+    return order_saga_version
+
+
+def order_saga(ctx: DaprWorkflowContext, order: dict, version: int | None = None) -> Saga:
+    """`version`: the saga's version (SAGA_VERSIONS), the latest if None. A change to what the
+    saga schedules is taken only from the version that brought it (`version >= 3: ...`)."""
+    version = version or version_number(SAGA_VERSION)
     clock = SagaClock(ctx, resumed=bool(order.get("resume")))  # counts and times it
-    steps = _resume(ctx, order) if order.get("resume") else _order_steps(ctx, order)
+    if order.get("resume"):
+        steps = _resume(ctx, order, version)
+    else:
+        steps = _order_steps(ctx, order, version)
     clock.ended((yield from steps))
 
 
-def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
+def _order_steps(ctx: DaprWorkflowContext, order: dict, version: int) -> Ending:
     # A cancel request sets a flag in the order database, which every step checks; the event
     # only wakes the saga early while it waits for stock.
     cancel = ctx.wait_for_external_event(CANCEL_REQUESTED)
@@ -79,6 +119,15 @@ def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
     stock = reply.get_result()
     if not stock["reserved"]:
         return (yield from _finish(ctx, order, "FAILED", stock.get("reason") or "no stock"))
+    # v2. Its histories start as v2; v1's have no `dailyLimit` in their input (replayed by v2).
+    if version >= 2 and order.get("dailyLimit"):
+        verdict = yield _call(ctx, Activity.CHECK_LIMIT, order)
+        if not verdict["allowed"]:
+            # A resumed run may follow a charge that landed unrecorded: void it to be sure.
+            void = bool(order.get("resume"))
+            return (
+                yield from _compensate(ctx, order, [INVENTORY_RESERVED], verdict["reason"], void)
+            )
 
     # 2. Take payment: Dapr service invocation, tried again during an outage until a deadline.
     payment = yield from _take_payment(ctx, order)
@@ -106,13 +155,13 @@ def _order_steps(ctx: DaprWorkflowContext, order: dict) -> Ending:
     return "COMPLETED"
 
 
-def _resume(ctx: DaprWorkflowContext, order: dict) -> Ending:
+def _resume(ctx: DaprWorkflowContext, order: dict, version: int) -> Ending:
     """A saga run again (its first run failed, never ran, or a confirmed order is being
     cancelled): it goes on from what the order database says."""
     saga = yield _call(ctx, Activity.LOAD_SAGA, order)
     status, completed = saga["status"], saga["completedSteps"]
     if status == "STARTED" and not saga["cancelRequested"]:
-        return (yield from _order_steps(ctx, order))
+        return (yield from _order_steps(ctx, order, version))
     if status in ("STARTED", "COMPENSATING"):
         # Whatever was done is undone; releasing or refunding what never happened is harmless
         # (each leaves a mark that refuses a late reservation or charge).

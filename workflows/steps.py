@@ -13,6 +13,14 @@ CANCEL_REQUESTED = "cancel-requested"
 # Workflows order-service registers.
 ORDER_SAGA = "order_saga"
 
+# Named versions of the saga (`register_versioned_workflow`), oldest first; the last one is what
+# new sagas start as. A history records its version's name and is replayed by that version, so
+# a saga ends on the path it started on (docs/saga-versioning.md). v1 is the saga from before
+# versions: its histories have no name, and the SDK replays them with the latest version.
+SAGA_VERSIONS = ("v2",)  # v2: the customer's daily limit, checked before payment
+SAGA_VERSION = SAGA_VERSIONS[-1]
+UNVERSIONED = "v1"
+
 
 class Activity:
     """The names the saga's activities are registered under (workflows/activities.py)."""
@@ -25,3 +33,4 @@ class Activity:
     CONFIRM_ORDER = "confirm_order"
     FINISH_CANCELLED = "finish_cancelled"
     RECORD_PROGRESS = "record_progress"
+    CHECK_LIMIT = "check_limit"

@@ -33,8 +33,8 @@ from apps.order_service.saga_records import SagaRecordsInDb
 from apps.order_service.sagas import Sagas, SagaTimeouts
 from apps.order_service.watch import OrderWatch
 from workflows.activities import saga_activities
-from workflows.order_saga import order_saga
-from workflows.steps import ORDER_SAGA
+from workflows.limits import daily_limit
+from workflows.order_saga import register_saga
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def saga_timeouts() -> SagaTimeouts:
 
 def workflow_runtime(db: Database, dapr: DaprClient, watch: OrderWatch) -> WorkflowRuntime:
     runtime = WorkflowRuntime(logger_options=sdk_logging())
-    runtime.register_workflow(order_saga, name=ORDER_SAGA)
+    register_saga(runtime)
     for name, activity in saga_activities(SagaRecordsInDb(db, watch), dapr).items():
         runtime.register_activity(activity, name=name)
     return runtime
@@ -97,6 +97,7 @@ def create() -> FastAPI:
         workflow_scheduler(settings),
         saga_timeouts(),
         AsyncDaprClient(timeout=15.0),
+        daily_limit(os.environ),
     )
     reconciler = Reconciler(db, sagas, ReconcilerSettings())
     admission = SagaAdmission(

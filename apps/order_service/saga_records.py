@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from apps.common.db import Database
-from apps.order_service import orders
+from apps.order_service import orders, spending
 from apps.order_service.watch import OrderWatch
 
 
@@ -40,3 +42,6 @@ class SagaRecordsInDb:
 
     def record_compensation(self, order_id: str, step: str) -> None:
         orders.record_compensation(self.db, order_id, step)
+
+    def spent_since(self, customer_id: str, since: datetime, excluding: str) -> Decimal:
+        return spending.spent_since(self.db, customer_id, since, excluding)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 from dapr.ext.workflow import DaprWorkflowClient, WorkflowState, WorkflowStatus
 from dapr.ext.workflow._durabletask.aio.client import AsyncTaskHubGrpcClient
@@ -29,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from apps.common.contracts import RESERVE_STOCK, ReserveStock
 from apps.common.dapr import AsyncDaprClient, SidecarError
 from apps.common.db import Database
+from apps.common.money import format_amount
 from apps.common.telemetry import continue_trace
 from apps.order_service import orders
 from apps.order_service.store import Order
@@ -55,9 +57,10 @@ class Sagas:
         scheduler: AsyncTaskHubGrpcClient,
         timeouts: SagaTimeouts,
         commands: AsyncDaprClient,
+        daily_limit: Decimal | None = None,
     ) -> None:
         self.db, self.workflows, self.scheduler, self.timeouts = db, workflows, scheduler, timeouts
-        self.commands = commands
+        self.commands, self.daily_limit = commands, daily_limit
         self._sending: set[asyncio.Task] = set()
 
     async def start(self, order: Order) -> bool:
@@ -110,6 +113,8 @@ class Sagas:
             "stockResendSeconds": min(
                 self.timeouts.stock_resend_seconds, self.timeouts.stock_reply_seconds
             ),
+            # Saga v2 checks it before payment (workflows/limits.py); absent: no check.
+            **({"dailyLimit": format_amount(self.daily_limit)} if self.daily_limit else {}),
         }
 
     async def _schedule(self, order: Order, payload: dict) -> bool:

@@ -42,6 +42,9 @@ def stack() -> Iterator[None]:
     # runs beside the purge and test_backpressure.py can watch one happen.
     os.environ.setdefault("MAX_SAGAS_IN_FLIGHT", "30")
     os.environ.setdefault("WORKFLOW_RETENTION", "5s")
+    # Saga v2's daily limit per customer, above test_large_amounts.py's 30 million, so every
+    # saga here runs its check and test_daily_limit.py can pass it.
+    os.environ.setdefault("ORDER_DAILY_LIMIT", "50000000.00")
     signing_key = TokenSettings.from_env().private_key_file
     if not signing_key.is_file():
         pytest.exit(f"no development signing key at {signing_key}: run `make setup`", returncode=1)
