@@ -6,10 +6,9 @@ fails the test with the server's reason. Broken copies show that the check can f
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import httpx
-
-from pathlib import Path
 
 from deploy.stack.paths import ROOT
 from tests.k8s.conftest import NAMESPACE, render
