@@ -82,6 +82,10 @@ k8s-status:           ## the cluster's processes and their memory (RSS)
 
 k8s-node-check:       ## on a cluster that is up: a Dapr-injected pod, a Service through kube-proxy and CoreDNS (tests/k8s_node)
 	$(PY) -m pytest tests/k8s_node -q
+
+k8s-e2e: images       ## on a cluster that is up: the platform installed as the README says, pods deleted and rolling restarts under load (tests/k8s_e2e)
+	$(PY) -m deploy.cluster load-images
+	$(PY) -m pytest tests/k8s_e2e -q -s
 images:               ## the images (app, kafka, postgres, zipkin) built with buildah on a Debian base made here, then run with podman and checked (tests/images)
 	@bash deploy/setup/python.sh
 	@bash deploy/setup/images.sh

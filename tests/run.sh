@@ -13,8 +13,9 @@
 # (tests/browser: Playwright and Debian's Chromium, profile sqlite, on a stack of their own), a
 # short k6 bench run (loadtests/bench, BENCH_SIZE=subset: fails on errors, orders not completed
 # or a state store not purged, never on latency), then a chaos subset per profile (one fault of
-# each kind, tests/chaos; `make chaos` runs the whole matrix). Each run starts and stops its own
-# stack.
+# each kind, tests/chaos; `make chaos` runs the whole matrix), then the Kubernetes subset (a
+# single-node cluster, tests/k8s_node and tests/k8s_e2e/test_platform.py; `make k8s-e2e` runs
+# the whole e2e). Each run starts and stops its own stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD"
@@ -56,4 +57,12 @@ for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> chaos subset (every fault kind once), profile $profile"
   PROFILE=$profile CHAOS_SIZE=subset $py -m pytest tests/chaos -q
 done
+echo "==> Kubernetes subset (make k8s-e2e runs it whole): a single-node cluster up, the node check, the platform installed as the README says, an order with its trace, an order-service pod deleted, the cluster down"
+k8s_start=$SECONDS
+$py -m deploy.cluster up
+trap '$py -m deploy.cluster down' EXIT  # down even when a test fails
+$py -m pytest tests/k8s_node tests/k8s_e2e/test_platform.py -q
+trap - EXIT
+$py -m deploy.cluster down
+echo "    Kubernetes subset took $((SECONDS - k8s_start))s (up, install, tests, down)"
 echo "==> all tests passed in $((SECONDS - start))s"

@@ -25,5 +25,6 @@ if [[ "${WITH_COMPAT:-}" == "1" ]]; then
 fi
 if [[ "${WITH_KUBE:-}" == "1" ]]; then
   bash "$here/kube.sh"  # make k8s-check, the k8s step of make test: kube-apiserver, etcd, helm
+  bash "$here/k8s-node.sh" >/dev/null  # the Kubernetes subset of make test: the node, Dapr's control plane
 fi
 say "set-up complete in $((SECONDS - start))s (cache: $CACHE_DIR)"
