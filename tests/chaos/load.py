@@ -73,6 +73,7 @@ class SentOrder:
     order_id: str | None = None  # None: no attempt was answered with 202 (it may exist anyway)
     attempts: int = 0
     client_errors: list[str] = field(default_factory=list)  # 4xx answers: a harness bug
+    retried_after: list[str] = field(default_factory=list)  # what each retried attempt got
     cancel_accepted: bool = False  # the API answered 202 to the cancel: it must end CANCELLED
 
 
@@ -190,8 +191,9 @@ class Load:
                 if resp.status_code not in RETRYABLE:
                     order.client_errors.append(f"POST {resp.status_code}: {resp.text[:200]}")
                     return None
-            except httpx.HTTPError:
-                pass  # connection refused or timed out: the same key makes a retry safe
+                order.retried_after.append(f"POST {resp.status_code}: {resp.text[:200]}")
+            except httpx.HTTPError as exc:  # refused or timed out: the same key makes a retry safe
+                order.retried_after.append(f"POST {type(exc).__name__}: {exc}")
             time.sleep(1.0)
         return None
 
@@ -204,7 +206,8 @@ class Load:
                 if resp.status_code not in RETRYABLE:
                     order.client_errors.append(f"cancel {resp.status_code}: {resp.text[:200]}")
                     return False
-            except httpx.HTTPError:
-                pass  # a cancel is idempotent: retrying it is what a client does
+                order.retried_after.append(f"cancel {resp.status_code}: {resp.text[:200]}")
+            except httpx.HTTPError as exc:  # a cancel is idempotent: retrying it is what clients do
+                order.retried_after.append(f"cancel {type(exc).__name__}: {exc}")
             time.sleep(1.0)
         return False

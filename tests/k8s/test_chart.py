@@ -59,7 +59,11 @@ def test_access_lists_are_the_repositorys(manifests: list[dict]) -> None:
 
 def test_resiliency_is_the_repositorys(manifests: list[dict]) -> None:
     cluster = named(manifests, "Resiliency")
-    for path in ("components/common/resiliency.yaml", "components/common/resiliency-pubsub.yaml"):
+    for path in (
+        "components/common/resiliency.yaml",
+        "components/common/resiliency-pubsub.yaml",
+        "components/common/resiliency-gateway.yaml",
+    ):
         local = repo_yaml(path)
         mine = cluster[local["metadata"]["name"]]
         assert mine["spec"] == local["spec"], path
