@@ -210,6 +210,7 @@ def test_metrics_move_for_a_confirmed_and_a_cancelled_order(api, unique):
     )
 
 
+@pytest.mark.profile_independent
 def test_circuit_breaker_openings_are_counted(api, unique):
     """With payment-service down, order-service's sidecar trips its breaker (resiliency.yaml)
     and refuses calls; the saga gives up, and its refund gets through once payment is back."""

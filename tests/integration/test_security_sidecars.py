@@ -227,6 +227,7 @@ def test_an_app_may_not_publish_what_it_does_not_produce(stack, unique, app_id, 
 # ---- service invocation -----------------------------------------------------------------------
 
 
+@pytest.mark.profile_independent
 def test_the_gateway_may_not_charge_or_refund(api, unique):
     customer, order_id = f"c-{unique}", f"o-{unique}"
     fund(api, customer, "10.00")
@@ -246,6 +247,7 @@ def test_the_gateway_may_not_charge_or_refund(api, unique):
     assert payments(api, order_id) == []
 
 
+@pytest.mark.profile_independent
 @pytest.mark.parametrize(
     "via, target, verb, method",
     [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from apps.common.health import group_topics, kafka_admin
 from deploy.stack.secrets import dapr_headers
@@ -58,6 +59,7 @@ def test_every_consumer_reports_the_topics_its_sidecar_consumes(api):
         assert group_topics(admin, app_id) == topics, app_id
 
 
+@pytest.mark.profile_independent
 def test_subscriptions_outlive_a_long_pause_of_the_app(api, unique):
     """inventory-service paused for 40 s (longer than the stock timeout and than the 30 s a
     sidecar with health checks would take to stop its subscriptions): its sidecar keeps every
