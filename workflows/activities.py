@@ -48,7 +48,7 @@ PAYMENT_SERVICE = "payment-service"
 class SagaRecords(Protocol):
     """The saga's record in the order database (order-service implements it)."""
 
-    def saga_state(self, order_id: str) -> dict: ...
+    def saga_state(self, order_id: str) -> dict[str, Any]: ...
     def saga_in_progress(self, order_id: str) -> bool: ...
     def record_progress(self, order_id: str, **update: Any) -> bool: ...
     def complete_saga(self, order_id: str) -> bool: ...
@@ -58,12 +58,12 @@ class SagaRecords(Protocol):
 
 
 class Sidecar(Protocol):
-    def publish(self, topic: str, data: dict, *, key: str | None = None) -> None: ...
+    def publish(self, topic: str, data: dict[str, Any], *, key: str | None = None) -> None: ...
     def invoke(self, app_id: str, method: str, *, body: Any = None) -> httpx.Response: ...
 
 
 @contextmanager
-def order_span(name: str, order: dict) -> Iterator[None]:
+def order_span(name: str, order: dict[str, Any]) -> Iterator[None]:
     start = time.perf_counter()
     with (
         continue_trace(order.get("traceparent")),
@@ -78,14 +78,14 @@ def order_span(name: str, order: dict) -> Iterator[None]:
             log.info("saga step %s took %.0fms", name, elapsed * 1000)
 
 
-def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callable]:
+def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callable[..., Any]]:
     """The activities, by the name the saga calls them (workflows/steps.py `Activity`)."""
 
-    def load_saga(_ctx: object, order: dict) -> dict:
+    def load_saga(_ctx: object, order: dict[str, Any]) -> dict[str, Any]:
         with order_span("load_saga", order):
             return records.saga_state(order["orderId"])
 
-    def reserve_stock(_ctx: object, order: dict) -> bool:
+    def reserve_stock(_ctx: object, order: dict[str, Any]) -> bool:
         """Sends the reservation command; False if this order's saga is not in progress (a
         finished instance id can be scheduled again: a second run must change nothing)."""
         with order_span("reserve_stock", order):
@@ -98,20 +98,20 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
             sidecar.publish(RESERVE_STOCK, cmd.wire(), key=order["orderId"])
             return True
 
-    def release_stock(_ctx: object, order: dict) -> None:
+    def release_stock(_ctx: object, order: dict[str, Any]) -> None:
         with order_span("release_stock", order):
             cmd = ReleaseStock(order_id=order["orderId"])
             sidecar.publish(RELEASE_STOCK, cmd.wire(), key=order["orderId"])
             records.record_compensation(order["orderId"], INVENTORY_RESERVED)  # its time
 
-    def confirm(order: dict) -> bool:
+    def confirm(order: dict[str, Any]) -> bool:
         """CONFIRMED and saga COMPLETED (unless a cancel got there first: False), then the
         order-confirmed event, which makes the sale final in inventory and tells the customer.
         Safe to repeat: a COMPLETED saga answers True again and the event's consumers are
         idempotent."""
         return records.complete_saga(order["orderId"]) and announce_confirmed(order)
 
-    def announce_confirmed(order: dict) -> bool:
+    def announce_confirmed(order: dict[str, Any]) -> bool:
         """The order-confirmed event, then its step recorded (a resumed saga sends it again
         if that record is missing)."""
         event = OrderConfirmed(
@@ -124,7 +124,7 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
         records.record_progress(order["orderId"], completed=NOTIFICATION_SENT)
         return True
 
-    def take_payment(_ctx: object, order: dict) -> dict:
+    def take_payment(_ctx: object, order: dict[str, Any]) -> dict[str, Any]:
         """Records the reservation, then one charge: CHARGED (with `cancelRequested`), DECLINED,
         CANCELLED (a cancel came first, nothing charged) or UNAVAILABLE. The charge is
         idempotent per order, so trying again after an outage or a crash is safe. Once charged,
@@ -150,7 +150,7 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
                     result["confirmed"] = confirmed and announce_confirmed(order)
             return result
 
-    def refund_payment(_ctx: object, order: dict) -> dict:
+    def refund_payment(_ctx: object, order: dict[str, Any]) -> dict[str, Any]:
         """One refund (or void: a refund before the charge refuses the late charge)."""
         body = {"orderId": order["orderId"], "customerId": order["customerId"]}
         with order_span("refund_payment", order):
@@ -159,13 +159,13 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
                 records.record_compensation(order["orderId"], PAYMENT_PROCESSED)
             return result
 
-    def confirm_order(_ctx: object, order: dict) -> bool:
+    def confirm_order(_ctx: object, order: dict[str, Any]) -> bool:
         """The confirmation alone: for a resumed saga whose order-confirmed event may not have
         gone out, and for histories from before take_payment confirmed."""
         with order_span("confirm_order", order):
             return confirm(order)
 
-    def finish_cancelled(_ctx: object, data: dict) -> None:
+    def finish_cancelled(_ctx: object, data: dict[str, Any]) -> None:
         """The order-cancelled event (inventory gives back what the order holds, the customer
         is told), then the order ends CANCELLED. In this order: an order that is CANCELLED has
         always been announced, and one that is not yet is still the reconciler's to finish."""
@@ -183,14 +183,14 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
                 failure_reason=reason,
             )
 
-    def check_limit(_ctx: object, order: dict) -> dict:
+    def check_limit(_ctx: object, order: dict[str, Any]) -> dict[str, Any]:
         """The customer's daily limit (saga v2): allowed, or not and why (workflows/limits.py)."""
         with order_span("check_limit", order):
             since = datetime.now(UTC) - LIMIT_WINDOW
             spent = records.spent_since(order["customerId"], since, order["orderId"])
             return limit_verdict(spent, Decimal(order["totalAmount"]), Decimal(order["dailyLimit"]))
 
-    def record_progress(_ctx: object, update: dict) -> bool:
+    def record_progress(_ctx: object, update: dict[str, Any]) -> bool:
         """Writes one step to the order database; answers whether a cancel has been requested."""
         update = dict(update)
         order = update.pop("order")
@@ -211,7 +211,7 @@ def saga_activities(records: SagaRecords, sidecar: Sidecar) -> dict[str, Callabl
     }
 
 
-def _call_payment(sidecar: Sidecar, method: str, body: dict) -> dict:
+def _call_payment(sidecar: Sidecar, method: str, body: dict[str, Any]) -> dict[str, Any]:
     """payment-service's answer, or UNAVAILABLE when it cannot give one now (sidecar or
     service down, 5xx, circuit breaker open): the saga decides how long to wait."""
     try:
@@ -220,7 +220,8 @@ def _call_payment(sidecar: Sidecar, method: str, body: dict) -> dict:
         log.warning("%s %s failed: %s", PAYMENT_SERVICE, method, exc)
         return {"status": "UNAVAILABLE", "reason": "payment service unreachable"}
     if resp.status_code == 200:
-        return resp.json()
+        reply: dict[str, Any] = resp.json()
+        return reply
     if 400 <= resp.status_code < 500:
         # Not transient: the request itself was refused. Logged loudly; the saga treats a
         # refused charge as declined and keeps trying a refund (money must come back).

@@ -72,14 +72,14 @@ def version_number(name: str) -> int:
     return int(name.removeprefix("v"))
 
 
-def saga_version(version: int) -> Callable[[DaprWorkflowContext, dict], Saga]:
-    def order_saga_version(ctx: DaprWorkflowContext, order: dict) -> Saga:
+def saga_version(version: int) -> Callable[[DaprWorkflowContext, dict[str, Any]], Saga]:
+    def order_saga_version(ctx: DaprWorkflowContext, order: dict[str, Any]) -> Saga:
         return order_saga(ctx, order, version)
 
     return order_saga_version
 
 
-def order_saga(ctx: DaprWorkflowContext, order: dict, version: int | None = None) -> Saga:
+def order_saga(ctx: DaprWorkflowContext, order: dict[str, Any], version: int | None = None) -> Saga:
     """`version`: the saga's version (SAGA_VERSIONS), the latest if None. A change to what the
     saga schedules is taken only from the version that brought it (`version >= 3: ...`)."""
     version = version or version_number(SAGA_VERSION)
@@ -91,7 +91,7 @@ def order_saga(ctx: DaprWorkflowContext, order: dict, version: int | None = None
     clock.ended((yield from steps))
 
 
-def _order_steps(ctx: DaprWorkflowContext, order: dict, version: int) -> Ending:
+def _order_steps(ctx: DaprWorkflowContext, order: dict[str, Any], version: int) -> Ending:
     # A cancel request sets a flag in the order database, which every step checks; the event
     # only wakes the saga early while it waits for stock.
     cancel = ctx.wait_for_external_event(CANCEL_REQUESTED)
@@ -155,7 +155,7 @@ def _order_steps(ctx: DaprWorkflowContext, order: dict, version: int) -> Ending:
     return "COMPLETED"
 
 
-def _resume(ctx: DaprWorkflowContext, order: dict, version: int) -> Ending:
+def _resume(ctx: DaprWorkflowContext, order: dict[str, Any], version: int) -> Ending:
     """A saga run again (its first run failed, never ran, or a confirmed order is being
     cancelled): it goes on from what the order database says."""
     saga = yield _call(ctx, Activity.LOAD_SAGA, order)
@@ -176,21 +176,23 @@ def _resume(ctx: DaprWorkflowContext, order: dict, version: int) -> Ending:
     return None
 
 
-def _take_payment(ctx: DaprWorkflowContext, order: dict) -> Generator[Any, Any, dict]:
+def _take_payment(
+    ctx: DaprWorkflowContext, order: dict[str, Any]
+) -> Generator[Any, Any, dict[str, Any]]:
     """CHARGED (with `cancelRequested`, and `confirmed` once the order is CONFIRMED), DECLINED,
     CANCELLED (a cancel came first) or, once the deadline has passed with payment-service
     unreachable, UNAVAILABLE."""
     deadline = ctx.current_utc_datetime + timedelta(seconds=order["paymentDeadlineSeconds"])
     attempt = 0
     while True:
-        result = yield _call(ctx, Activity.TAKE_PAYMENT, order)
+        result: dict[str, Any] = yield _call(ctx, Activity.TAKE_PAYMENT, order)
         if result["status"] != "UNAVAILABLE" or ctx.current_utc_datetime >= deadline:
             return result
         yield ctx.create_timer(_backoff(attempt))
         attempt += 1
 
 
-def _refund(ctx: DaprWorkflowContext, order: dict) -> Generator[Any, Any, None]:
+def _refund(ctx: DaprWorkflowContext, order: dict[str, Any]) -> Generator[Any, Any, None]:
     """Refunds (or voids, if the charge never landed) until payment-service acknowledges it:
     money taken is always given back, however long the outage."""
     attempt = 0
@@ -200,7 +202,11 @@ def _refund(ctx: DaprWorkflowContext, order: dict) -> Generator[Any, Any, None]:
 
 
 def _compensate(
-    ctx: DaprWorkflowContext, order: dict, done: list[str], reason: str, void_payment: bool = False
+    ctx: DaprWorkflowContext,
+    order: dict[str, Any],
+    done: list[str],
+    reason: str,
+    void_payment: bool = False,
 ) -> Ending:
     """Stock first (it is what other orders wait for), then the money, then the end."""
     record = {"order": order, "saga_status": "COMPENSATING", "failure_reason": reason}
@@ -214,7 +220,7 @@ def _compensate(
 
 def _finish(
     ctx: DaprWorkflowContext,
-    order: dict,
+    order: dict[str, Any],
     saga_status: str,
     reason: str,
     compensated: list[str] | None = None,
@@ -224,7 +230,7 @@ def _finish(
     return saga_status
 
 
-def _call(ctx: DaprWorkflowContext, activity: str, data: dict) -> Any:
+def _call(ctx: DaprWorkflowContext, activity: str, data: dict[str, Any]) -> Any:
     return ctx.call_activity(activity, input=data, retry_policy=TRANSIENT)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,8 +20,9 @@ from sqlalchemy import (
     inspect,
     text,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result, Row
 from sqlalchemy.schema import AddConstraint
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -111,6 +113,11 @@ class Database:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
+    def is_reachable(self) -> bool:
+        """The readiness check: True once a SELECT 1 went through (a failure raises)."""
+        self.ping()
+        return True
+
 
 def insert_absent(conn: Connection, table: Table, row: dict[str, object]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: False when the key exists already. PostgreSQL first
@@ -125,7 +132,8 @@ def _insert_or_skip(dialect: str, table: Table) -> Insert:
     # preserve_rowcount: else the INSERT's rowcount is -1 on psycopg (only UPDATE and DELETE
     # keep theirs by default).
     insert = module.insert(table).on_conflict_do_nothing()
-    return insert.execution_options(preserve_rowcount=True)
+    prepared: Insert = insert.execution_options(preserve_rowcount=True)
+    return prepared
 
 
 def upgrade_postgres(conn: Connection, metadata: MetaData) -> None:
@@ -171,3 +179,23 @@ def _replace_unique_constraints(conn: Connection, table: Table) -> None:
     for columns, constraint in wanted.items():
         if columns not in present:
             conn.execute(AddConstraint(constraint))
+
+
+# A row of any shape (SQLAlchemy's Row is generic over its column types).
+AnyRow = Row[*tuple[Any, ...]]
+
+
+def rows_changed(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched (Session.execute types its result as a plain
+    Result; for those statements it is a CursorResult)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The table a SQLModel class maps (for Core statements on hot paths)."""
+    table = sa_inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} does not map a plain table")
+    return table

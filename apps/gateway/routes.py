@@ -55,7 +55,8 @@ router = APIRouter(prefix="/api/v1")
 
 
 async def sidecar(request: Request) -> AsyncDaprClient:  # async: see auth.caller
-    return request.app.state.dapr
+    client: AsyncDaprClient = request.app.state.dapr
+    return client
 
 
 Sidecar = Annotated[AsyncDaprClient, Depends(sidecar)]

@@ -22,7 +22,7 @@ def create() -> FastAPI:
         "inventory-service",
         routers=[api_router(db), subscription_router(subs)],
         readiness={
-            "database": lambda: db.ping() is None,
+            "database": db.is_reachable,
             "sidecar": dapr.sidecar_ready,
             "subscriptions": subscriptions_consumed,
         },

@@ -24,7 +24,7 @@ def create() -> FastAPI:
         "notification-service",
         routers=[api_router(db, dapr), subscription_router(subs, dapr)],
         readiness={
-            "database": lambda: db.ping() is None,
+            "database": db.is_reachable,
             "sidecar": dapr.sidecar_ready,
             "subscriptions": subscriptions_consumed,
         },

@@ -135,7 +135,7 @@ def create() -> FastAPI:
         "order-service",
         routers=[routes.api_router(db, sagas, admission, watch), subscription_router(subs)],
         readiness={
-            "database": lambda: db.ping() is None,
+            "database": db.is_reachable,
             "sidecar": dapr.sidecar_ready,
             "workflow-worker": lambda: workers_connected(dapr) > 0,
             "subscriptions": subscriptions_consumed,

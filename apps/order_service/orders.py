@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, update
+from sqlalchemy import Connection, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from apps.common.contracts import PlaceOrder
-from apps.common.db import Database
+from apps.common.db import AnyRow, Database, rows_changed, table_of
 from apps.common.money import format_amount, from_cents, to_cents
 from apps.common.problems import Problem
 from apps.order_service.store import Order, OrderLine, OrderSaga, SagaEvent, utcnow
@@ -27,7 +28,7 @@ IN_FLIGHT = ("STARTED", "COMPENSATING")  # a saga not yet at its end
 
 # The saga's hot paths (placing, each step, the order as polled) use Core statements on these
 # tables: the ORM's unit of work cost more CPU than the queries themselves.
-ORDERS, LINES, SAGAS, EVENTS = (m.__table__ for m in (Order, OrderLine, OrderSaga, SagaEvent))
+ORDERS, LINES, SAGAS, EVENTS = (table_of(m) for m in (Order, OrderLine, OrderSaga, SagaEvent))
 
 
 def _moves_forward(flow: list[str], current: str, new: str) -> bool:
@@ -94,11 +95,11 @@ def place_order(
     return row, True
 
 
-def _order_values(row: Order) -> dict:
+def _order_values(row: Order) -> dict[str, Any]:
     return {column.name: getattr(row, column.name) for column in ORDERS.columns}
 
 
-def _saga_defaults() -> dict:
+def _saga_defaults() -> dict[str, Any]:
     now = utcnow()
     return {
         "status": "STARTED",
@@ -155,10 +156,10 @@ def order_status(db: Database, order_id: str, customer_id: str | None = None) ->
         return conn.execute(query).scalar()
 
 
-def saga_input(db: Database, order: Order) -> dict:
+def saga_input(db: Database, order: Order) -> dict[str, Any]:
     """What the workflow needs to run the saga for this order (plain JSON)."""
     with db.read() as conn:
-        lines = conn.execute(select(LINES).where(LINES.c.order_id == order.order_id)).all()
+        lines = conn.execute(sa_select(LINES).where(LINES.c.order_id == order.order_id)).all()
     return {
         "orderId": order.order_id,
         "customerId": order.customer_id,
@@ -203,9 +204,9 @@ def record_progress(
         # order must not lose each other's updates.
         saga, order_now = _lock_saga_and_order(conn, order_id)
         now = utcnow()
-        events: list[dict] = []  # the timeline's entries for what changes now
-        order_changes: dict = {"updated_at": now}
-        saga_changes: dict = {"updated_at": now}
+        events: list[dict[str, Any]] = []  # the timeline's entries for what changes now
+        order_changes: dict[str, Any] = {"updated_at": now}
+        saga_changes: dict[str, Any] = {"updated_at": now}
         # Only forward: an activity that runs again late must not undo a later step.
         if order_status and _moves_forward(ORDER_FLOW, order_now, order_status):
             order_changes["status"] = order_status
@@ -234,10 +235,12 @@ def record_progress(
         return bool(saga.cancel_requested)
 
 
-def _lock_saga_and_order(conn: Connection, order_id: str) -> tuple[Row, str]:
+def _lock_saga_and_order(conn: Connection, order_id: str) -> tuple[AnyRow, str]:
     """The saga row and the order's status, both locked (PostgreSQL; SQLite's BEGIN IMMEDIATE
     already holds the database), saga first."""
-    saga = conn.execute(select(SAGAS).where(SAGAS.c.order_id == order_id).with_for_update()).first()
+    saga = conn.execute(
+        sa_select(SAGAS).where(SAGAS.c.order_id == order_id).with_for_update()
+    ).first()
     status = conn.execute(
         select(ORDERS.c.status).where(ORDERS.c.order_id == order_id).with_for_update()
     ).scalar()
@@ -262,11 +265,13 @@ def _compensations_timed(conn: Connection, order_id: str) -> set[str]:
     return set(conn.execute(query.where(EVENTS.c.kind == "compensation")).scalars())
 
 
-def _event(order_id: str, kind: str, name: str, at: datetime, detail: str | None = None) -> dict:
+def _event(
+    order_id: str, kind: str, name: str, at: datetime, detail: str | None = None
+) -> dict[str, Any]:
     return {"order_id": order_id, "kind": kind, "name": name, "detail": detail, "at": at}
 
 
-def saga_timeline(db: Database, order_id: str) -> list[dict]:
+def saga_timeline(db: Database, order_id: str) -> list[dict[str, Any]]:
     """The saga's recorded steps, compensations and status changes in time order; `tookMs` is
     the time since the previous entry (the first: since the saga's record was created)."""
     with db.read() as conn:
@@ -274,8 +279,8 @@ def saga_timeline(db: Database, order_id: str) -> list[dict]:
         return [] if saga is None else _timeline(conn, saga)
 
 
-def _timeline(conn: Connection, saga: Any) -> list[dict]:
-    query = select(EVENTS).where(EVENTS.c.order_id == saga.order_id)
+def _timeline(conn: Connection, saga: Any) -> list[dict[str, Any]]:
+    query = sa_select(EVENTS).where(EVENTS.c.order_id == saga.order_id)
     events = conn.execute(query.order_by(EVENTS.c.at, EVENTS.c.id)).all()
     timeline, previous = [], saga.started_at.replace(tzinfo=None)
     for event in events:
@@ -320,13 +325,13 @@ def _confirm(conn: Connection, order_id: str, paid: bool) -> tuple[bool, bool]:
     completed_steps = json.loads(saga.completed_steps_json)
     steps = [*([PAYMENT_PROCESSED] if paid else []), *([ORDER_CONFIRMED] if confirm else [])]
     new_steps = [step for step in steps if step not in completed_steps]
-    saga_changes: dict = {"updated_at": now}
+    saga_changes: dict[str, Any] = {"updated_at": now}
     if new_steps:
         saga_changes["completed_steps_json"] = json.dumps([*completed_steps, *new_steps])
         conn.execute(insert(EVENTS), [_event(order_id, "step", s, now) for s in new_steps])
     if confirm:
         saga_changes["status"] = "COMPLETED"
-    order_changes: dict = {"updated_at": now}
+    order_changes: dict[str, Any] = {"updated_at": now}
     status = "CONFIRMED" if confirm else "PAID"
     if _moves_forward(ORDER_FLOW, order_now, status):
         order_changes["status"] = status
@@ -341,7 +346,7 @@ def saga_in_progress(db: Database, order_id: str) -> bool:
     return status == "STARTED"
 
 
-def saga_state(db: Database, order_id: str) -> dict:
+def saga_state(db: Database, order_id: str) -> dict[str, Any]:
     """What a resumed saga needs to know to go on (workflows/order_saga.py `_resume`)."""
     with db.read() as conn:
         saga = _saga_row(conn, order_id)
@@ -355,8 +360,8 @@ def saga_state(db: Database, order_id: str) -> dict:
     }
 
 
-def _saga_row(conn: Connection, order_id: str) -> Row | None:
-    return conn.execute(select(SAGAS).where(SAGAS.c.order_id == order_id)).first()
+def _saga_row(conn: Connection, order_id: str) -> AnyRow | None:
+    return conn.execute(sa_select(SAGAS).where(SAGAS.c.order_id == order_id)).first()
 
 
 def unsettled_orders(db: Database, idle_for: timedelta, limit: int = 50) -> list[Order]:
@@ -405,19 +410,20 @@ def ship(db: Database, order_id: str) -> Order:
     # Lock the saga row first, as begin_cancel does: a ship and a cancel never both win.
     with db.session() as s:
         now = utcnow()
-        changed = (
+        changed = rows_changed(
             s.execute(
                 update(OrderSaga)
                 .where(col(OrderSaga.order_id) == order_id)
                 .where(col(OrderSaga.status) == "COMPLETED")
                 .values(updated_at=now)
-            ).rowcount
-            and s.execute(
+            )
+        ) and rows_changed(
+            s.execute(
                 update(Order)
                 .where(col(Order.order_id) == order_id)
                 .where(col(Order.status) == "CONFIRMED")
                 .values(status="SHIPPED", updated_at=now)
-            ).rowcount
+            )
         )
         s.commit() if changed else s.rollback()
     return _after_transition(db, order_id, bool(changed), "SHIPPED", "CONFIRMED")
@@ -425,12 +431,14 @@ def ship(db: Database, order_id: str) -> Order:
 
 def deliver(db: Database, order_id: str) -> Order:
     with db.session() as s:
-        changed = s.execute(
-            update(Order)
-            .where(col(Order.order_id) == order_id)
-            .where(col(Order.status) == "SHIPPED")
-            .values(status="DELIVERED", updated_at=utcnow())
-        ).rowcount
+        changed = rows_changed(
+            s.execute(
+                update(Order)
+                .where(col(Order.order_id) == order_id)
+                .where(col(Order.status) == "SHIPPED")
+                .values(status="DELIVERED", updated_at=utcnow())
+            )
+        )
         s.commit()
     return _after_transition(db, order_id, bool(changed), "DELIVERED", "SHIPPED")
 
@@ -454,12 +462,14 @@ def begin_cancel(db: Database, order_id: str) -> str:
             raise Problem(404, "Order not found", f"no order {order_id}")
         if order.status in ("SHIPPED", "DELIVERED"):
             raise Problem(409, "Order already shipped", f"order is {order.status}")
-        flagged = s.execute(
-            update(OrderSaga)
-            .where(col(OrderSaga.order_id) == order_id)
-            .where(col(OrderSaga.status) == "STARTED")
-            .values(cancel_requested=True)
-        ).rowcount
+        flagged = rows_changed(
+            s.execute(
+                update(OrderSaga)
+                .where(col(OrderSaga.order_id) == order_id)
+                .where(col(OrderSaga.status) == "STARTED")
+                .values(cancel_requested=True)
+            )
+        )
         # A confirmed order is claimed for cancellation (COMPLETED -> COMPENSATING); one
         # claimed before whose undoing has not finished yet is claimed again, so a retried
         # cancel finishes the job.
@@ -467,12 +477,14 @@ def begin_cancel(db: Database, order_id: str) -> str:
         claimed = (
             0
             if flagged
-            else s.execute(
-                update(OrderSaga)
-                .where(col(OrderSaga.order_id) == order_id)
-                .where(col(OrderSaga.status).in_(claimable))
-                .values(status="COMPENSATING", updated_at=utcnow())
-            ).rowcount
+            else rows_changed(
+                s.execute(
+                    update(OrderSaga)
+                    .where(col(OrderSaga.order_id) == order_id)
+                    .where(col(OrderSaga.status).in_(claimable))
+                    .values(status="COMPENSATING", updated_at=utcnow())
+                )
+            )
         )
         if claimed:  # we hold the saga row now; a ship that committed first wins
             status = s.execute(select(Order.status).where(Order.order_id == order_id)).scalar()
@@ -522,7 +534,7 @@ def list_orders(
     return rows, next_cursor
 
 
-def order_counts(db: Database, customer_id: str | None) -> dict:
+def order_counts(db: Database, customer_id: str | None) -> dict[str, Any]:
     """How many orders there are per order status and per saga status (one customer's, or
     everyone's)."""
     with db.session() as s:
@@ -566,18 +578,18 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise Problem(400, "Invalid cursor", "use the `next` value of a previous page") from exc
 
 
-def order_view(db: Database, order: Order | Row, timeline: bool = False) -> dict:
+def order_view(db: Database, order: Order | AnyRow, timeline: bool = False) -> dict[str, Any]:
     """The order as the API shows it; with `timeline`, the saga's timeline too."""
     with db.read() as conn:
         return _view(conn, order, _saga_row(conn, order.order_id), timeline)
 
 
-def order_view_by_id(db: Database, order_id: str, timeline: bool = False) -> dict | None:
+def order_view_by_id(db: Database, order_id: str, timeline: bool = False) -> dict[str, Any] | None:
     """The order as the API shows it, read in one snapshot (what a client polls); None if
     there is no such order."""
     saga_columns = [c.label(f"saga_{c.name}") for c in SAGAS.columns]
     query = (
-        select(ORDERS, *saga_columns)
+        sa_select(ORDERS, *saga_columns)
         .outerjoin(SAGAS, SAGAS.c.order_id == ORDERS.c.order_id)
         .where(ORDERS.c.order_id == order_id)
     )
@@ -593,9 +605,9 @@ def order_view_by_id(db: Database, order_id: str, timeline: bool = False) -> dic
         return _view(conn, row, saga, timeline)
 
 
-def _view(conn: Connection, order: Order | Row, saga: Any, timeline: bool) -> dict:
+def _view(conn: Connection, order: Order | AnyRow, saga: Any, timeline: bool) -> dict[str, Any]:
     lines = conn.execute(
-        select(LINES).where(LINES.c.order_id == order.order_id).order_by(LINES.c.id)
+        sa_select(LINES).where(LINES.c.order_id == order.order_id).order_by(LINES.c.id)
     ).all()
     return {
         "orderId": order.order_id,

@@ -76,7 +76,11 @@ class Reconciler:
             state = await run_in_threadpool(self.sagas.state, order.order_id)
             status = state.runtime_status if state else None
             if status in ALIVE:
-                if status != WorkflowStatus.SUSPENDED and stalled(state, s.stalled_after):
+                if (
+                    state is not None
+                    and status != WorkflowStatus.SUSPENDED
+                    and stalled(state, s.stalled_after)
+                ):
                     log.error(
                         "saga stalled: workflow %s unchanged since %s; terminated, to be resumed",
                         status.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
@@ -40,6 +41,12 @@ def api_router(
     db: Database, sagas: Sagas, admission: SagaAdmission, watch: OrderWatch
 ) -> APIRouter:
     router = APIRouter(prefix="/orders")
+
+    async def _view_now(order_id: str) -> dict[str, Any]:
+        view = await run_in_threadpool(orders.order_view_by_id, db, order_id)
+        if view is None:
+            raise Problem(404, "Order not found", f"no order {order_id}")
+        return view
 
     def _status_of(
         order_id: str, customer_id: str | None = None
@@ -86,7 +93,7 @@ def api_router(
         saga_status: Identifier | None = Query(default=None, alias="sagaStatus"),
         limit: int = Query(default=20, ge=1, le=100),
         cursor: str | None = Query(default=None, max_length=500),
-    ) -> dict:
+    ) -> dict[str, Any]:
         rows, next_cursor = orders.list_orders(
             db, customer_id, limit, cursor, status=status, saga_status=saga_status
         )
@@ -96,14 +103,14 @@ def api_router(
     @router.get("/counts")
     def order_counts(
         customer_id: Identifier | None = Query(default=None, alias="customerId"),
-    ) -> dict:
+    ) -> dict[str, Any]:
         return orders.order_counts(db, customer_id)
 
     @router.get("/stuck")
     def stuck_orders(
         idle_seconds: int = Query(default=60, alias="idleSeconds", ge=1, le=7 * 86400),
         limit: int = Query(default=50, ge=1, le=200),
-    ) -> dict:
+    ) -> dict[str, Any]:
         rows = orders.stuck_orders(db, timedelta(seconds=idle_seconds), limit)
         return {"items": [orders.order_view(db, r) for r in rows], "next": None}
 
@@ -112,7 +119,7 @@ def api_router(
         order_id: Identifier,
         wait_seconds: float = Query(default=0, alias="waitSeconds", ge=0, le=MAX_WAIT_SECONDS),
         customer_id: Identifier | None = Query(default=None, alias="customerId"),
-    ) -> dict:
+    ) -> dict[str, Any]:
         """The order; with `waitSeconds`, once its saga has settled it (or when they are up).
         With `customerId`, another customer's order is not found, at once: a wait would tell
         that it exists."""
@@ -127,18 +134,17 @@ def api_router(
         return view
 
     @router.post("/{order_id}/drive", status_code=202)
-    async def drive_order(order_id: Identifier) -> dict:
+    async def drive_order(order_id: Identifier) -> dict[str, Any]:
         row = await run_in_threadpool(orders.get_order, db, order_id)
         if row is None:
             raise Problem(404, "Order not found", f"no order {order_id}")
         if not await run_in_threadpool(orders.is_unsettled, db, row):
             raise Problem(409, "Order already at its end", f"order is {row.status}")
         action = await drive_to_end(sagas, row)
-        row = await run_in_threadpool(orders.get_order, db, order_id)
-        return {**await run_in_threadpool(orders.order_view, db, row), "action": action}
+        return {**await _view_now(order_id), "action": action}
 
     @router.post("/{order_id}/cancel", status_code=202)
-    async def cancel_order(order_id: Identifier) -> dict:
+    async def cancel_order(order_id: Identifier) -> dict[str, Any]:
         decision = await run_in_threadpool(orders.begin_cancel, db, order_id)
         if decision == "in-flight":
             # The flag is already stored; the event only wakes a saga that waits for stock.
@@ -153,22 +159,21 @@ def api_router(
             row = await run_in_threadpool(orders.get_order, db, order_id)
             if row is not None:
                 await sagas.resume(row)
-        row = await run_in_threadpool(orders.get_order, db, order_id)
-        return await run_in_threadpool(orders.order_view, db, row)
+        return await _view_now(order_id)
 
     @router.post("/{order_id}/ship")
-    def ship_order(order_id: Identifier) -> dict:
+    def ship_order(order_id: Identifier) -> dict[str, Any]:
         return orders.order_view(db, orders.ship(db, order_id))
 
     @router.post("/{order_id}/deliver")
-    def deliver_order(order_id: Identifier) -> dict:
+    def deliver_order(order_id: Identifier) -> dict[str, Any]:
         return orders.order_view(db, orders.deliver(db, order_id))
 
     return router
 
 
 def subscriptions(db: Database, sagas: Sagas) -> list[Subscription]:
-    def on_stock_reply(data: dict) -> Outcome:
+    def on_stock_reply(data: dict[str, Any]) -> Outcome:
         reply = parse_message(StockReply, data)  # Rejected: a dead letter with the reason
         # An exception here (no worker connected yet) makes Dapr redeliver the reply. A saga's
         # instance id is its order's id, so a reply the engine takes is for an order of ours.

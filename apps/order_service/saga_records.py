@@ -18,7 +18,7 @@ class SagaRecordsInDb:
     def __init__(self, db: Database, watch: OrderWatch) -> None:
         self.db, self.watch = db, watch
 
-    def saga_state(self, order_id: str) -> dict:
+    def saga_state(self, order_id: str) -> dict[str, Any]:
         return orders.saga_state(self.db, order_id)
 
     def saga_in_progress(self, order_id: str) -> bool:

@@ -22,6 +22,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from dapr.ext.workflow import DaprWorkflowClient, WorkflowState, WorkflowStatus
 from dapr.ext.workflow._durabletask.aio.client import AsyncTaskHubGrpcClient
@@ -61,7 +62,7 @@ class Sagas:
     ) -> None:
         self.db, self.workflows, self.scheduler, self.timeouts = db, workflows, scheduler, timeouts
         self.commands, self.daily_limit = commands, daily_limit
-        self._sending: set[asyncio.Task] = set()
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def start(self, order: Order) -> bool:
         """Schedules the order's saga and sends its reservation; False (logged) if the saga
@@ -87,7 +88,7 @@ class Sagas:
     def terminate(self, order_id: str) -> None:
         self.workflows.terminate_workflow(order_id)
 
-    def deliver_event(self, order_id: str, event: str, data: dict) -> bool:
+    def deliver_event(self, order_id: str, event: str, data: dict[str, Any]) -> bool:
         """Raises a workflow event: True once the engine has it (a saga that has already ended
         ignores it), False when no saga exists for the order, an exception when the sidecar or
         worker cannot take it now (the caller retries). One round trip in the common case; the
@@ -101,7 +102,7 @@ class Sagas:
                 return False
             raise
 
-    async def _input(self, order: Order, resume: bool) -> dict:
+    async def _input(self, order: Order, resume: bool) -> dict[str, Any]:
         return {
             **await run_in_threadpool(orders.saga_input, self.db, order),
             "stockTimeoutSeconds": self.timeouts.stock_reply_seconds,
@@ -117,7 +118,7 @@ class Sagas:
             **({"dailyLimit": format_amount(self.daily_limit)} if self.daily_limit else {}),
         }
 
-    async def _schedule(self, order: Order, payload: dict) -> bool:
+    async def _schedule(self, order: Order, payload: dict[str, Any]) -> bool:
         try:
             with continue_trace(order.traceparent):
                 await self.scheduler.schedule_new_orchestration(
@@ -130,7 +131,7 @@ class Sagas:
             return False
         return True
 
-    async def _reserve_stock(self, payload: dict) -> None:
+    async def _reserve_stock(self, payload: dict[str, Any]) -> None:
         order_id = payload["orderId"]
         cmd = ReserveStock.model_validate({"orderId": order_id, "items": payload["items"]})
         try:

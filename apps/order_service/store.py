@@ -54,11 +54,13 @@ class OrderSaga(SQLModel, table=True):
 
     @property
     def completed_steps(self) -> list[str]:
-        return json.loads(self.completed_steps_json)
+        steps: list[str] = json.loads(self.completed_steps_json)
+        return steps
 
     @property
     def compensated_steps(self) -> list[str]:
-        return json.loads(self.compensated_steps_json)
+        steps: list[str] = json.loads(self.compensated_steps_json)
+        return steps
 
 
 class SagaEvent(SQLModel, table=True):

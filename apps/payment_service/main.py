@@ -17,5 +17,5 @@ def create() -> FastAPI:
     return create_app(
         "payment-service",
         routers=[api_router(db)],
-        readiness={"database": lambda: db.ping() is None, "sidecar": dapr.sidecar_ready},
+        readiness={"database": db.is_reachable, "sidecar": dapr.sidecar_ready},
     )
