@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -26,12 +25,14 @@ from sqlalchemy.engine import CursorResult, Engine, Result, Row
 from sqlalchemy.schema import AddConstraint
 from sqlmodel import Session, SQLModel, create_engine
 
+from apps.common.settings import Settings, get_settings
+
 # Any fixed number: the key of the PostgreSQL advisory lock every instance of a service takes
 # while it creates or upgrades its schema (locks are per database, so one key serves all).
 SCHEMA_LOCK_KEY = 0x6F72646572  # "order"
 
 
-def make_engine(url: str, reads_only: bool = False) -> Engine:
+def make_engine(url: str, reads_only: bool = False, settings: Settings | None = None) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -40,11 +41,10 @@ def make_engine(url: str, reads_only: bool = False) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    # Without REPLICAS: 10 + 10 per app. With REPLICAS the stack runner sizes them so every
-    # instance fits PostgreSQL's max_connections (deploy/stack/replicas.py).
-    pool_size = int(os.environ.get("DB_POOL_SIZE", "10"))
-    max_overflow = int(os.environ.get("DB_MAX_OVERFLOW", "10"))
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    pool = settings or get_settings()  # DB_POOL_SIZE, DB_MAX_OVERFLOW
+    return create_engine(
+        url, pool_size=pool.db_pool_size, max_overflow=pool.db_max_overflow, pool_pre_ping=True
+    )
 
 
 def _sqlite_transactions(engine: Engine, begin: str) -> None:
@@ -67,8 +67,8 @@ class Database:
     """`session()` for the ORM; `write()` and `read()` hand out a Core connection in a
     transaction, for hot paths where the ORM's unit of work costs more than the query."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, settings: Settings | None = None) -> None:
+        self.engine = make_engine(url, settings=settings)
         self.reader = make_engine(url, reads_only=True) if url.startswith("sqlite") else self.engine
 
     def create_tables(self, then: Callable[[Connection], None] | None = None) -> None:

@@ -13,7 +13,8 @@ from apps.inventory_service.routes import api_router, subscriptions
 
 def create() -> FastAPI:
     """The app, built at start-up (uvicorn factory): importing this module opens nothing."""
-    db = Database(get_settings().database_url)
+    settings = get_settings()
+    db = Database(settings.database, settings)
     db.create_tables()
     dapr = DaprClient()
     subs = subscriptions(db, dapr)

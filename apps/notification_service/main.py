@@ -15,7 +15,8 @@ from apps.notification_service.store import create_tables
 
 def create() -> FastAPI:
     """The app, built at start-up (uvicorn factory): importing this module opens nothing."""
-    db = Database(get_settings().database_url)
+    settings = get_settings()
+    db = Database(settings.database, settings)
     create_tables(db)
     dapr = DaprClient()
     subs = subscriptions(db)

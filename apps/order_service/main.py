@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -24,16 +23,16 @@ from apps.common.dapr import AsyncDaprClient, DaprClient
 from apps.common.db import Database
 from apps.common.health import SubscriptionCheck
 from apps.common.pubsub import subscription_router
-from apps.common.settings import Settings, get_settings
+from apps.common.settings import Settings
 from apps.common.telemetry import GrpcTraceContext
 from apps.order_service import orders, routes
-from apps.order_service.admission import AdmissionSettings, SagaAdmission
+from apps.order_service.admission import SagaAdmission
 from apps.order_service.reconciler import Reconciler, ReconcilerSettings
 from apps.order_service.saga_records import SagaRecordsInDb
-from apps.order_service.sagas import Sagas, SagaTimeouts
+from apps.order_service.sagas import Sagas
+from apps.order_service.settings import OrderServiceSettings
 from apps.order_service.watch import OrderWatch
 from workflows.activities import saga_activities
-from workflows.limits import daily_limit
 from workflows.order_saga import register_saga
 
 log = logging.getLogger(__name__)
@@ -60,15 +59,6 @@ def workflow_scheduler(settings: Settings) -> AsyncTaskHubGrpcClient:
     )
 
 
-def saga_timeouts() -> SagaTimeouts:
-    env = os.environ
-    return SagaTimeouts(
-        stock_reply_seconds=float(env.get("STOCK_REPLY_TIMEOUT_SECONDS", "30")),
-        stock_resend_seconds=float(env.get("STOCK_RESEND_SECONDS", "5")),
-        payment_deadline_seconds=float(env.get("PAYMENT_DEADLINE_SECONDS", "20")),
-    )
-
-
 def workflow_runtime(db: Database, dapr: DaprClient, watch: OrderWatch) -> WorkflowRuntime:
     runtime = WorkflowRuntime(logger_options=sdk_logging())
     register_saga(runtime)
@@ -85,8 +75,8 @@ def workers_connected(dapr: DaprClient) -> int:
 
 
 def create() -> FastAPI:
-    settings = get_settings()
-    db = Database(settings.database_url)
+    settings = OrderServiceSettings()
+    db = Database(settings.database, settings)
     db.create_tables()
     dapr = DaprClient(timeout=15.0)
     watch = OrderWatch()
@@ -95,14 +85,12 @@ def create() -> FastAPI:
         db,
         DaprWorkflowClient(logger_options=sdk_logging()),
         workflow_scheduler(settings),
-        saga_timeouts(),
+        settings.saga_timeouts(),
         AsyncDaprClient(timeout=15.0),
-        daily_limit(os.environ),
+        settings.order_daily_limit,
     )
     reconciler = Reconciler(db, sagas, ReconcilerSettings())
-    admission = SagaAdmission(
-        lambda: orders.sagas_in_flight(db), AdmissionSettings.from_env(os.environ)
-    )
+    admission = SagaAdmission(lambda: orders.sagas_in_flight(db), settings.admission())
     subs = routes.subscriptions(db, sagas)
     subscriptions_consumed = SubscriptionCheck(dapr, [s.topic for s in subs])
 

@@ -45,9 +45,10 @@ COMMANDS_PENDING_AT_MOST = 100  # past this (the sidecar is slow or away) the sa
 
 @dataclass(frozen=True)
 class SagaTimeouts:
-    stock_reply_seconds: float = 30.0  # STOCK_REPLY_TIMEOUT_SECONDS
-    stock_resend_seconds: float = 5.0  # STOCK_RESEND_SECONDS: no reply by then, sent again
-    payment_deadline_seconds: float = 20.0  # PAYMENT_DEADLINE_SECONDS
+    # From OrderServiceSettings (apps/order_service/settings.py), where the defaults are.
+    stock_reply_seconds: float
+    stock_resend_seconds: float  # no reply by then: the command sent again
+    payment_deadline_seconds: float
 
 
 class Sagas:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from apps.common.db import make_engine
+from apps.common.settings import Settings
 from deploy.stack import replicas as rep
 from deploy.stack import services
 from deploy.stack.chaos import KAFKA_CHAOS_PORT, KAFKA_PROXY_PORT, POSTGRES_PROXY_PORT
@@ -170,11 +171,11 @@ def test_the_engine_takes_the_pool_from_the_environment(monkeypatch: pytest.Monk
     url = "postgresql://u:p@127.0.0.1:1/x"  # never connected: the pool is made lazily
     monkeypatch.delenv("DB_POOL_SIZE", raising=False)
     monkeypatch.delenv("DB_MAX_OVERFLOW", raising=False)
-    engine = make_engine(url)
+    engine = make_engine(url, settings=Settings())
     assert (engine.pool.size(), engine.pool._max_overflow) == (10, 10)  # type: ignore[attr-defined]
     monkeypatch.setenv("DB_POOL_SIZE", "5")
     monkeypatch.setenv("DB_MAX_OVERFLOW", "6")
-    engine = make_engine(url)
+    engine = make_engine(url, settings=Settings())
     assert (engine.pool.size(), engine.pool._max_overflow) == (5, 6)  # type: ignore[attr-defined]
 
 
