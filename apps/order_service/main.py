@@ -25,10 +25,11 @@ from apps.common.health import SubscriptionCheck
 from apps.common.pubsub import subscription_router
 from apps.common.settings import Settings
 from apps.common.telemetry import GrpcTraceContext
-from apps.order_service import orders, routes
+from apps.order_service import queries, routes
 from apps.order_service.admission import SagaAdmission
+from apps.order_service.errors import install_order_errors
 from apps.order_service.reconciler import Reconciler, ReconcilerSettings
-from apps.order_service.saga_records import SagaRecordsInDb
+from apps.order_service.saga_record import SagaRecordsInDb
 from apps.order_service.sagas import Sagas
 from apps.order_service.settings import OrderServiceSettings
 from apps.order_service.watch import OrderWatch
@@ -90,7 +91,7 @@ def create() -> FastAPI:
         settings.order_daily_limit,
     )
     reconciler = Reconciler(db, sagas, ReconcilerSettings())
-    admission = SagaAdmission(lambda: orders.sagas_in_flight(db), settings.admission())
+    admission = SagaAdmission(lambda: queries.sagas_in_flight(db), settings.admission())
     subs = routes.subscriptions(db, sagas)
     subscriptions_consumed = SubscriptionCheck(dapr, [s.topic for s in subs])
 
@@ -119,9 +120,9 @@ def create() -> FastAPI:
         with suppress(Exception):
             await run_in_threadpool(runtime.shutdown)
 
-    return create_app(
+    app = create_app(
         "order-service",
-        routers=[routes.api_router(db, sagas, admission, watch), subscription_router(subs)],
+        routers=[routes.router, subscription_router(subs)],
         readiness={
             "database": db.is_reachable,
             "sidecar": dapr.sidecar_ready,
@@ -130,3 +131,12 @@ def create() -> FastAPI:
         },
         lifespan=lifespan,
     )
+    install_order_errors(app)
+    # What the routes depend on (routes.py `Depends`).
+    app.state.db, app.state.sagas, app.state.admission, app.state.watch = (
+        db,
+        sagas,
+        admission,
+        watch,
+    )
+    return app

@@ -33,7 +33,7 @@ from apps.common.dapr import AsyncDaprClient, SidecarError
 from apps.common.db import Database
 from apps.common.money import format_amount
 from apps.common.telemetry import continue_trace
-from apps.order_service import orders
+from apps.order_service import saga_record
 from apps.order_service.store import Order
 from workflows.activities import order_span
 from workflows.steps import ORDER_SAGA
@@ -71,7 +71,7 @@ class Sagas:
         payload = await self._input(order, resume=False)
         if not await self._schedule(order, payload):
             return False
-        await run_in_threadpool(orders.mark_workflow_started, self.db, order.order_id)
+        await run_in_threadpool(saga_record.mark_workflow_started, self.db, order.order_id)
         if len(self._sending) < COMMANDS_PENDING_AT_MOST:
             task = asyncio.create_task(self._reserve_stock(payload))
             self._sending.add(task)  # held until done: the loop keeps only weak references
@@ -105,7 +105,7 @@ class Sagas:
 
     async def _input(self, order: Order, resume: bool) -> dict[str, Any]:
         return {
-            **await run_in_threadpool(orders.saga_input, self.db, order),
+            **await run_in_threadpool(saga_record.saga_input, self.db, order),
             "stockTimeoutSeconds": self.timeouts.stock_reply_seconds,
             "paymentDeadlineSeconds": self.timeouts.payment_deadline_seconds,
             "resume": resume,
