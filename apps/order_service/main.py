@@ -33,7 +33,7 @@ from apps.order_service.saga_record import SagaRecordsInDb
 from apps.order_service.sagas import Sagas
 from apps.order_service.settings import OrderServiceSettings
 from apps.order_service.watch import OrderWatch
-from workflows.activities import saga_activities
+from workflows.activities import SagaActivities
 from workflows.order_saga import register_saga
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def workflow_scheduler(settings: Settings) -> AsyncTaskHubGrpcClient:
 def workflow_runtime(db: Database, dapr: DaprClient, watch: OrderWatch) -> WorkflowRuntime:
     runtime = WorkflowRuntime(logger_options=sdk_logging())
     register_saga(runtime)
-    for name, activity in saga_activities(SagaRecordsInDb(db, watch), dapr).items():
+    for name, activity in SagaActivities(SagaRecordsInDb(db, watch), dapr).by_name().items():
         runtime.register_activity(activity, name=name)
     return runtime
 

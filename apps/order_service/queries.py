@@ -21,7 +21,7 @@ def sagas_in_flight(db: Database) -> int:
     """Sagas that have not ended: what admission control bounds (admission.py)."""
     with db.session() as s:
         query = select(func.count()).select_from(OrderSaga)
-        return s.exec(query.where(col(OrderSaga.status).in_(SAGA_IN_FLIGHT))).one()
+        return s.exec(query.where(col(OrderSaga.status).in_(sorted(SAGA_IN_FLIGHT)))).one()
 
 
 def unstarted_orders(db: Database, older_than: timedelta, limit: int = 50) -> list[Order]:
@@ -47,8 +47,8 @@ def unsettled_orders(db: Database, idle_for: timedelta, limit: int = 50) -> list
             .where(col(Order.workflow_started).is_(True))
             .where(col(OrderSaga.updated_at) < cutoff)
             .where(
-                col(OrderSaga.status).in_(SAGA_IN_FLIGHT)
-                | col(Order.status).not_in(ORDER_SETTLED)
+                col(OrderSaga.status).in_(sorted(SAGA_IN_FLIGHT))
+                | col(Order.status).not_in(sorted(ORDER_SETTLED))
                 | (
                     (col(OrderSaga.status) == SagaStatus.COMPLETED)
                     & col(OrderSaga.completed_steps_json).not_like(f"%{NOTIFICATION_SENT}%")

@@ -35,7 +35,8 @@ from apps.common.money import format_amount
 from apps.common.telemetry import continue_trace
 from apps.order_service import saga_record
 from apps.order_service.store import Order
-from workflows.activities import order_span
+from workflows.models import SagaInput
+from workflows.spans import order_span
 from workflows.steps import ORDER_SAGA
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ class Sagas:
             raise
 
     async def _input(self, order: Order, resume: bool) -> dict[str, Any]:
-        return {
+        """The workflow's input, in the shape the saga validates (workflows/models.py)."""
+        payload = {
             **await run_in_threadpool(saga_record.saga_input, self.db, order),
             "stockTimeoutSeconds": self.timeouts.stock_reply_seconds,
             "paymentDeadlineSeconds": self.timeouts.payment_deadline_seconds,
@@ -118,6 +120,7 @@ class Sagas:
             # Saga v2 checks it before payment (workflows/limits.py); absent: no check.
             **({"dailyLimit": format_amount(self.daily_limit)} if self.daily_limit else {}),
         }
+        return SagaInput.read(payload).wire()
 
     async def _schedule(self, order: Order, payload: dict[str, Any]) -> bool:
         try:
@@ -136,7 +139,8 @@ class Sagas:
         order_id = payload["orderId"]
         cmd = ReserveStock.model_validate({"orderId": order_id, "items": payload["items"]})
         try:
-            with order_span("reserve_stock", payload):  # the saga's step, as an activity's is
+            # The saga's step, timed and traced as an activity's is.
+            with order_span("reserve_stock", order_id, payload.get("traceparent")):
                 await self.commands.publish(RESERVE_STOCK, cmd.wire(), key=order_id)
         except SidecarError as exc:
             log.warning(
