@@ -112,9 +112,9 @@ def fixed_ports_of_one_replica() -> set[int]:
 
 
 def readme_port_table() -> set[int]:
-    """Every port the README's port table names, but the replicas' own row."""
-    text = (ROOT / "README.md").read_text()
-    table = text.split("### Ports (all on 127.0.0.1)", 1)[1].split("\n\n", 2)[1]
+    """Every port the port table (docs/operations.md) names, but the replicas' own row."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    table = text.split("## Ports (all on 127.0.0.1)", 1)[1].split("\n\n", 2)[1]
     ports: set[int] = set()
     for row in table.splitlines():
         if "replicas" in row.lower():
@@ -141,7 +141,9 @@ def test_instance_ports_clash_with_nothing(fake_run: None) -> None:
 
 def test_readme_states_the_offset_scheme() -> None:
     row = next(
-        ln for ln in (ROOT / "README.md").read_text().splitlines() if ln.startswith("| replicas")
+        ln
+        for ln in (ROOT / "docs" / "operations.md").read_text().splitlines()
+        if ln.startswith("| replicas")
     )
     assert f"+ {rep.PORT_STEP} × (k - 1)" in row
 
