@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from apps.common.contracts import Identifier
 from apps.common.logsearch import merged
 from apps.gateway.auth import Admin
+from apps.gateway.forwarding import ORDERS, Sidecar, call, json_object, order_not_found, relay
 from apps.gateway.monitor import (
     WINDOW_MINUTES,
     SagaSampler,
@@ -25,7 +26,6 @@ from apps.gateway.monitor import (
     per_minute,
 )
 from apps.gateway.openapi import HealthView, LogLines, answers
-from apps.gateway.routes import ORDERS, Sidecar, call, json_object, order_not_found, relay
 from apps.gateway.settings import OpsSettings
 
 router = APIRouter(prefix="/api/v1")
