@@ -18,7 +18,7 @@ from dapr.ext.workflow.logger import LoggerOptions
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from apps.common.app import create_app
+from apps.common.app import Lifespan, create_app
 from apps.common.dapr import AsyncDaprClient, DaprClient
 from apps.common.db import Database
 from apps.common.health import SubscriptionCheck
@@ -75,6 +75,38 @@ def workers_connected(dapr: DaprClient) -> int:
     return int(dapr.metadata().get("workflows", {}).get("connectedWorkers", 0))
 
 
+async def start_workflow_worker(runtime: WorkflowRuntime) -> None:
+    # The sidecar may come up after the app: keep trying instead of failing start-up.
+    while True:
+        try:
+            await run_in_threadpool(runtime.start)
+            log.info("workflow worker connected")
+            return
+        except Exception as exc:
+            log.warning("workflow worker not connected yet: %s", exc)
+            await asyncio.sleep(2)
+
+
+def background(runtime: WorkflowRuntime, reconciler: Reconciler) -> Lifespan:
+    """The app's lifespan: the workflow worker and the reconciler run while it serves."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        tasks = [
+            asyncio.create_task(start_workflow_worker(runtime)),
+            asyncio.create_task(reconciler.run_forever()),
+        ]
+        yield
+        for task in tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        with suppress(Exception):
+            await run_in_threadpool(runtime.shutdown)
+
+    return lifespan
+
+
 def create() -> FastAPI:
     settings = OrderServiceSettings()
     db = Database(settings.database, settings)
@@ -95,31 +127,6 @@ def create() -> FastAPI:
     subs = routes.subscriptions(db, sagas)
     subscriptions_consumed = SubscriptionCheck(dapr, [s.topic for s in subs])
 
-    async def start_workflow_worker() -> None:
-        # The sidecar may come up after the app: keep trying instead of failing start-up.
-        while True:
-            try:
-                await run_in_threadpool(runtime.start)
-                log.info("workflow worker connected")
-                return
-            except Exception as exc:
-                log.warning("workflow worker not connected yet: %s", exc)
-                await asyncio.sleep(2)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        tasks = [
-            asyncio.create_task(start_workflow_worker()),
-            asyncio.create_task(reconciler.run_forever()),
-        ]
-        yield
-        for task in tasks:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-        with suppress(Exception):
-            await run_in_threadpool(runtime.shutdown)
-
     app = create_app(
         "order-service",
         routers=[routes.router, subscription_router(subs)],
@@ -129,7 +136,7 @@ def create() -> FastAPI:
             "workflow-worker": lambda: workers_connected(dapr) > 0,
             "subscriptions": subscriptions_consumed,
         },
-        lifespan=lifespan,
+        lifespan=background(runtime, reconciler),
     )
     install_order_errors(app)
     # What the routes depend on (routes.py `Depends`).
