@@ -53,13 +53,13 @@ def _sqlite_transactions(engine: Engine, begin: str) -> None:
     # concurrent reservations queue (busy timeout) instead of failing or overselling. Reads
     # (Database.read) begin deferred: in WAL mode they see one snapshot and wait for no writer.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:  # pysqlite's connection
         dbapi_conn.isolation_level = None
         dbapi_conn.execute("PRAGMA journal_mode=WAL")
         dbapi_conn.execute("PRAGMA busy_timeout=30000")
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql(begin)
 
 

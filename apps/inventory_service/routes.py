@@ -73,11 +73,13 @@ def subscriptions(db: Database, dapr: DaprClient) -> list[Subscription]:
         )
         return Outcome.SUCCESS if changed else Outcome.DUPLICATE
 
-    def releaser(model: type[Message]) -> Callable[[dict[str, Any]], Outcome]:
+    def releaser(
+        model: type[ReleaseStock] | type[OrderCancelled],
+    ) -> Callable[[dict[str, Any]], Outcome]:
         # release-stock (a saga compensation) and order-cancelled (the event) both give back
         # whatever the order holds; each has its own message shape.
         def on_release(data: dict[str, Any]) -> Outcome:
-            order_id = parse_message(model, data).order_id  # type: ignore[attr-defined]
+            order_id = parse_message(model, data).order_id
             changed = stock.release_stock(db, order_id)
             log.info(
                 "release %s: %s",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Path, Query
@@ -58,7 +59,9 @@ def api_router(db: Database, dapr: DaprClient) -> APIRouter:
 def subscriptions(db: Database) -> list[Subscription]:
     app_id = get_settings().app_id
 
-    def on_event(kind: str, model: type[OrderConfirmed] | type[OrderCancelled]):  # type: ignore[no-untyped-def]
+    def on_event(
+        kind: str, model: type[OrderConfirmed] | type[OrderCancelled]
+    ) -> Callable[[dict[str, Any]], Outcome]:
         def handle(data: dict[str, Any]) -> Outcome:
             event = parse_message(model, data)
             # order-confirmed v2 says when the order was confirmed; a v1 event does not.
