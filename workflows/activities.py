@@ -76,7 +76,7 @@ class SagaActivities:
 
     def by_name(self) -> dict[str, Callable[[object, Any], Any]]:
         """What order-service registers, by the name the saga calls (workflows/steps.py)."""
-        return {
+        methods = {
             Activity.LOAD_SAGA: self.load_saga,
             Activity.RESERVE_STOCK: self.reserve_stock,
             Activity.TAKE_PAYMENT: self.take_payment,
@@ -87,6 +87,7 @@ class SagaActivities:
             Activity.RECORD_PROGRESS: self.record_progress,
             Activity.CHECK_LIMIT: self.check_limit,
         }
+        return {name: _registrable(method) for name, method in methods.items()}
 
     def load_saga(self, _ctx: object, data: Any) -> dict[str, Any]:
         order = SagaInput.read(data)
@@ -235,3 +236,16 @@ class SagaActivities:
 
 def _unavailable(reason: str) -> PaymentResult:
     return PaymentResult(status=PaymentStatus.UNAVAILABLE, reason=reason)
+
+
+def _registrable(method: Callable[[object, Any], Any]) -> Callable[[object, Any], Any]:
+    """A function of its own for each registration: the SDK marks what it registers with
+    attributes, which on a bound method would land on the class's function and refuse the same
+    activity in a second runtime of the process."""
+
+    def activity(ctx: object, data: Any) -> Any:
+        return method(ctx, data)
+
+    activity.__name__ = activity.__qualname__ = method.__name__
+    activity.__doc__ = method.__doc__
+    return activity

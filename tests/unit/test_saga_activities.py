@@ -291,3 +291,12 @@ def test_an_input_that_is_not_a_saga_input_is_refused_before_anything_happens(ac
     with pytest.raises(ValidationError):
         activities.record_progress(None, {"saga_status": "COMPENSATING"})
     assert sidecar.published == [] and sidecar.invoked == []
+
+
+def test_order_service_registers_the_saga_and_its_activities_in_any_runtime(sqlite_db):
+    # The SDK marks what it registers; two runtimes in one process (tests, a restart of the
+    # worker) must each take every activity.
+    from apps.order_service.main import workflow_runtime
+
+    for _ in range(2):
+        workflow_runtime(sqlite_db, DaprClient(), OrderWatch())
