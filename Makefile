@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint logs chaos token contracts bench soak infra k8s-check replicas k8s-setup k8s-up k8s-down k8s-status k8s-node-check images k8s-e2e record-histories
+.PHONY: run up down status test setup lint lock logs chaos token contracts bench soak infra k8s-check replicas k8s-setup k8s-up k8s-down k8s-status k8s-node-check images k8s-e2e record-histories
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -91,5 +91,8 @@ images:               ## the images (app, kafka, postgres, zipkin) built with bu
 	@bash deploy/setup/images.sh
 	$(PY) -m pytest tests/images -q
 
-lint:
-	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+lint:                 ## ruff, then mypy (strict on apps/ and workflows/: pyproject.toml [tool.mypy])
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy
+
+lock:                 ## after changing pyproject.toml's dependencies: re-resolve requirements.lock, sync .venv
+	@bash deploy/setup/lock.sh

@@ -7,6 +7,8 @@ import sys
 
 import uvicorn
 
+from apps.common.settings import Settings
+
 MODULES = {
     "gateway": "apps.gateway.main:create",
     "order-service": "apps.order_service.main:create",
@@ -21,11 +23,14 @@ if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in MODULES:
         sys.exit(f"usage: python -m apps {{{','.join(MODULES)}}}")
     app_id = sys.argv[1]
-    os.environ.setdefault("APP_ID", app_id)
+    os.environ.setdefault("APP_ID", app_id)  # what the app's own settings will read
+    settings = Settings()
+    if "app_port" not in settings.model_fields_set:
+        sys.exit("APP_PORT is not set")
     uvicorn.run(
         MODULES[app_id],
-        host=os.environ.get("APP_HOST", "127.0.0.1"),
-        port=int(os.environ["APP_PORT"]),
+        host=settings.app_host,
+        port=settings.app_port,
         log_config=None,
         access_log=False,
         # Longer than the idle timeout of daprd's HTTP client to the app (Go's default, 90 s),

@@ -21,7 +21,7 @@ import httpx
 
 from apps.gateway.devtoken import issue
 from apps.gateway.tokens import Role
-from deploy.stack.runner import _alive, _records, _rss_kb
+from deploy.stack.records import alive, records, rss_kb
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -115,7 +115,7 @@ def main() -> int:
         f"stock check      available {level['available']}, reserved {level['reserved']}: "
         f"{'consistent' if consistent else 'INCONSISTENT'} with {len(confirmed)} sold"
     )
-    rss = sum(_rss_kb(r["pid"]) for r in _records() if _alive(r))
+    rss = sum(rss_kb(r["pid"]) for r in records() if alive(r))
     if rss:
         print(f"stack memory     {rss / 1024:.0f} MiB RSS")
     return 0 if consistent and len(done) == len(accepted) == args.orders else 1

@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from deploy.stack.paths import ROOT
-from deploy.stack.runner import _alive, _records
+from deploy.stack.records import alive, records
 from loadtests.bench.procfs import read_all, tree_usage
 
 WARM_UP_ORDERS = 20
@@ -34,7 +34,7 @@ def stack(command: str, env: dict[str, str]) -> None:
 
 def cpu_by_process() -> dict[str, float]:
     stats = read_all()
-    return {r["name"]: tree_usage(stats, r["pid"]).cpu_seconds for r in _records() if _alive(r)}
+    return {r["name"]: tree_usage(stats, r["pid"]).cpu_seconds for r in records() if alive(r)}
 
 
 def group(name: str) -> str:
@@ -121,7 +121,7 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
-    if any(_alive(r) for r in _records()):
+    if any(alive(r) for r in records()):
         raise SystemExit("a stack is running: `make down` first (this starts its own)")
     runs = [one_run(n, args.orders, args.concurrency) for n in (1, 2)]
     for r in runs:

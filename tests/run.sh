@@ -21,8 +21,9 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD"
 py=.venv/bin/python
 start=$SECONDS
-echo "==> lint (ruff)"
+echo "==> lint (ruff, mypy)"
 $py -m ruff check .
+$py -m mypy
 echo "==> unit tests, the saga replay gate (tests/replay), contract tests without the stack (consumer pacts, documents, drift, message and API compatibility)"
 $py -m pytest tests/unit tests/replay tests/contracts --ignore=tests/contracts/stack -q
 # The consumer tests rewrite contracts/pacts: what they wrote must be what is committed.

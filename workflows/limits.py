@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from apps.common.money import format_amount, to_cents
 
@@ -30,7 +31,7 @@ def daily_limit(env: Mapping[str, str]) -> Decimal | None:
     return limit
 
 
-def limit_verdict(spent: Decimal, amount: Decimal, limit: Decimal) -> dict:
+def limit_verdict(spent: Decimal, amount: Decimal, limit: Decimal) -> dict[str, Any]:
     """The activity's answer (plain JSON): allowed, or not with the reason the order records."""
     allowed = spent + amount <= limit
     reason = None

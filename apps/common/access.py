@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from fastapi import FastAPI
@@ -130,7 +131,9 @@ class AccessPolicy:
     apps: dict[tuple[str, str], AppPolicy]  # (app id, namespace) -> its policy
 
     @classmethod
-    def from_configuration(cls, doc: dict, namespace: str = SELF_HOSTED) -> AccessPolicy | None:
+    def from_configuration(
+        cls, doc: dict[str, Any], namespace: str = SELF_HOSTED
+    ) -> AccessPolicy | None:
         """The policy of a Dapr Configuration document, or None if it has none. The files of
         dapr/ name the self-hosted namespace, `default`: read it as `namespace`, the one the
         apps run in (in Kubernetes, the release's; deploy/k8s renders the same lists with it)."""

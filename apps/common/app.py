@@ -48,7 +48,7 @@ def create_app(
     )
     install_metrics(app, settings.app_id)
     # Outermost: POST /drain (a planned stop) is answered before anything else looks at the call.
-    drain = DrainState(DrainTimes.from_env())
+    drain = DrainState(DrainTimes.from_settings(settings))
     app.add_middleware(DrainMiddleware, state=drain)
     app.state.drain = drain
     app.include_router(health_router({**readiness, "accepting": drain.accepting}))

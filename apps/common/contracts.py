@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -120,7 +120,7 @@ DEAD_LETTERS = "dead-letters"
 class Message(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
-    def wire(self) -> dict:
+    def wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
 
 

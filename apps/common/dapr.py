@@ -52,7 +52,7 @@ def _count_breaker(app_id: str, target: str, resp: httpx.Response) -> None:
         log.warning("circuit breaker to %s is open: %s", target, resp.text[:200])
 
 
-def _publish_request(settings: Settings, topic: str, data: Any, key: str | None) -> dict:
+def _publish_request(settings: Settings, topic: str, data: Any, key: str | None) -> dict[str, Any]:
     """What both clients POST to publish `data` on `topic` (keyed: one partition per key)."""
     return {
         "url": f"/v1.0/publish/{settings.pubsub_name}/{topic}",
@@ -105,7 +105,8 @@ class DaprClient:
             raise SidecarError(f"metadata: {exc}") from exc
         if resp.status_code >= 300:
             raise SidecarError(f"metadata: HTTP {resp.status_code} {resp.text[:200]}")
-        return resp.json()
+        metadata: dict[str, Any] = resp.json()
+        return metadata
 
     def sidecar_ready(self) -> bool:
         try:

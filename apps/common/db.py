@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,17 +19,20 @@ from sqlalchemy import (
     inspect,
     text,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result, Row
 from sqlalchemy.schema import AddConstraint
 from sqlmodel import Session, SQLModel, create_engine
+
+from apps.common.settings import Settings, get_settings
 
 # Any fixed number: the key of the PostgreSQL advisory lock every instance of a service takes
 # while it creates or upgrades its schema (locks are per database, so one key serves all).
 SCHEMA_LOCK_KEY = 0x6F72646572  # "order"
 
 
-def make_engine(url: str, reads_only: bool = False) -> Engine:
+def make_engine(url: str, reads_only: bool = False, settings: Settings | None = None) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -38,11 +41,10 @@ def make_engine(url: str, reads_only: bool = False) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    # Without REPLICAS: 10 + 10 per app. With REPLICAS the stack runner sizes them so every
-    # instance fits PostgreSQL's max_connections (deploy/stack/replicas.py).
-    pool_size = int(os.environ.get("DB_POOL_SIZE", "10"))
-    max_overflow = int(os.environ.get("DB_MAX_OVERFLOW", "10"))
-    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    pool = settings or get_settings()  # DB_POOL_SIZE, DB_MAX_OVERFLOW
+    return create_engine(
+        url, pool_size=pool.db_pool_size, max_overflow=pool.db_max_overflow, pool_pre_ping=True
+    )
 
 
 def _sqlite_transactions(engine: Engine, begin: str) -> None:
@@ -51,13 +53,13 @@ def _sqlite_transactions(engine: Engine, begin: str) -> None:
     # concurrent reservations queue (busy timeout) instead of failing or overselling. Reads
     # (Database.read) begin deferred: in WAL mode they see one snapshot and wait for no writer.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:  # pysqlite's connection
         dbapi_conn.isolation_level = None
         dbapi_conn.execute("PRAGMA journal_mode=WAL")
         dbapi_conn.execute("PRAGMA busy_timeout=30000")
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql(begin)
 
 
@@ -65,8 +67,8 @@ class Database:
     """`session()` for the ORM; `write()` and `read()` hand out a Core connection in a
     transaction, for hot paths where the ORM's unit of work costs more than the query."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, settings: Settings | None = None) -> None:
+        self.engine = make_engine(url, settings=settings)
         self.reader = make_engine(url, reads_only=True) if url.startswith("sqlite") else self.engine
 
     def create_tables(self, then: Callable[[Connection], None] | None = None) -> None:
@@ -111,6 +113,11 @@ class Database:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
+    def is_reachable(self) -> bool:
+        """The readiness check: True once a SELECT 1 went through (a failure raises)."""
+        self.ping()
+        return True
+
 
 def insert_absent(conn: Connection, table: Table, row: dict[str, object]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: False when the key exists already. PostgreSQL first
@@ -125,7 +132,8 @@ def _insert_or_skip(dialect: str, table: Table) -> Insert:
     # preserve_rowcount: else the INSERT's rowcount is -1 on psycopg (only UPDATE and DELETE
     # keep theirs by default).
     insert = module.insert(table).on_conflict_do_nothing()
-    return insert.execution_options(preserve_rowcount=True)
+    prepared: Insert = insert.execution_options(preserve_rowcount=True)
+    return prepared
 
 
 def upgrade_postgres(conn: Connection, metadata: MetaData) -> None:
@@ -171,3 +179,23 @@ def _replace_unique_constraints(conn: Connection, table: Table) -> None:
     for columns, constraint in wanted.items():
         if columns not in present:
             conn.execute(AddConstraint(constraint))
+
+
+# A row of any shape (SQLAlchemy's Row is generic over its column types).
+AnyRow = Row[*tuple[Any, ...]]
+
+
+def rows_changed(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched (Session.execute types its result as a plain
+    Result; for those statements it is a CursorResult)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The table a SQLModel class maps (for Core statements on hot paths)."""
+    table = sa_inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} does not map a plain table")
+    return table

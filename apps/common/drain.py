@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass
 
+from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.common.problems import problem_response
+from apps.common.settings import Settings
 
 DRAIN_PATH = "/drain"
 
@@ -34,17 +35,16 @@ DRAIN_PATH = "/drain"
 class DrainTimes:
     """Seconds: the least a drain lasts, the quiet that ends it, the most it lasts."""
 
-    least: float = 2.0
-    quiet: float = 1.0
-    most: float = 15.0
+    least: float
+    quiet: float
+    most: float
 
     @classmethod
-    def from_env(cls) -> DrainTimes:
-        env = os.environ
+    def from_settings(cls, settings: Settings) -> DrainTimes:
         return cls(
-            least=float(env.get("DRAIN_LEAST_SECONDS", cls.least)),
-            quiet=float(env.get("DRAIN_QUIET_SECONDS", cls.quiet)),
-            most=float(env.get("DRAIN_MOST_SECONDS", cls.most)),
+            least=settings.drain_least_seconds,
+            quiet=settings.drain_quiet_seconds,
+            most=settings.drain_most_seconds,
         )
 
 
@@ -126,13 +126,18 @@ class DrainMiddleware:
 
 def main() -> int:
     """preStop hook: drain the app of this pod (APP_PORT), then let the kubelet stop it."""
-    port = os.environ.get("APP_PORT", "")
-    if not port.isdigit():
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"drain: {exc}", file=sys.stderr)
+        return 2
+    if "app_port" not in settings.model_fields_set:
         print("drain: APP_PORT is not set to a port number", file=sys.stderr)
         return 2
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{DRAIN_PATH}", method="POST")
+    url = f"http://127.0.0.1:{settings.app_port}{DRAIN_PATH}"
+    request = urllib.request.Request(url, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=DrainTimes.from_env().most + 10) as resp:
+        with urllib.request.urlopen(request, timeout=settings.drain_most_seconds + 10) as resp:
             print(resp.read().decode(errors="replace"))
     except OSError as exc:  # the app is already gone: nothing to drain
         print(f"drain: {exc}", file=sys.stderr)

@@ -15,7 +15,6 @@ off: subscriptions live as long as the sidecar, and readiness reports if one is 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 
 from confluent_kafka import ConsumerGroupState, KafkaException
@@ -90,7 +89,7 @@ class SubscriptionCheck:
 def kafka_admin() -> AdminClient:
     """An admin client for the platform's broker (KAFKA_BROKERS); librdkafka's own logging off,
     failures come back as exceptions."""
-    brokers = os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092")
+    brokers = get_settings().kafka_brokers
     return AdminClient({"bootstrap.servers": brokers, "log_level": 0})
 
 

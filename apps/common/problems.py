@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,7 +35,7 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def _clean_errors(errors: list[dict]) -> list[dict]:
+def _clean_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     # pydantic's error entries may carry the raw input and exception objects: keep them printable.
     return [
         {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from opentelemetry import trace
@@ -70,7 +70,7 @@ class DeadLetterEnvelope(BaseModel):
     event_id: str | None = None  # the original CloudEvent's id
 
 
-def parse_message(model: type[M], data: dict) -> M:
+def parse_message(model: type[M], data: dict[str, Any]) -> M:
     """`data` as `model`, or `Rejected` with a short reason naming the offending fields.
     Properties the model does not know are ignored (a tolerant reader): a newer producer may add
     an optional field while this consumer still runs (docs/compatibility.md). Every field the
@@ -88,7 +88,7 @@ def parse_message(model: type[M], data: dict) -> M:
 @dataclass(frozen=True)
 class Subscription:
     topic: str
-    handler: Callable[[dict], Outcome]
+    handler: Callable[[Any], Outcome]
     dead_letter: bool = True
     # The handler gets the whole CloudEvent instead of its `data` (which may be any JSON type).
     whole_event: bool = False
@@ -106,7 +106,7 @@ def subscription_router(
     router = APIRouter(include_in_schema=False)
 
     @router.get("/dapr/subscribe")
-    def subscribe() -> list[dict]:
+    def subscribe() -> list[dict[str, Any]]:
         return [
             {
                 "pubsubname": settings.pubsub_name,
@@ -123,8 +123,10 @@ def subscription_router(
     return router
 
 
-def _endpoint(sub: Subscription, app_id: str, publisher: DaprClient) -> Callable[[Request], dict]:
-    async def receive(request: Request) -> dict:
+def _endpoint(
+    sub: Subscription, app_id: str, publisher: DaprClient
+) -> Callable[[Request], Awaitable[dict[str, Any]]]:
+    async def receive(request: Request) -> dict[str, Any]:
         try:
             event = await request.json()
         except ValueError:

@@ -10,7 +10,7 @@ An order's trace lives on after its request: `traceparent()` is what the order s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -73,7 +73,12 @@ class GrpcTraceContext(grpc.aio.UnaryUnaryClientInterceptor):
     """Sends the current trace context with each gRPC call (metadata `traceparent`), which
     daprd continues, as it does the header on HTTP calls."""
 
-    async def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[[Any, Any], Any],
+        details: Any,  # grpc's ClientCallDetails: a namedtuple at run time (`_replace`)
+        request: Any,
+    ) -> Any:
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         metadata = [*(details.metadata or ()), *carrier.items()]

@@ -21,7 +21,7 @@ from apps.gateway.openapi import install_openapi
 from apps.gateway.ops import router as ops_router
 from apps.gateway.ratelimit import Clock, RateLimiter
 from apps.gateway.routes import router
-from apps.gateway.settings import OpsSettings, RateLimitSettings, TokenSettings
+from apps.gateway.settings import GatewaySettings, OpsSettings, RateLimitSettings, TokenSettings
 from apps.gateway.tokens import TokenVerifier, load_public_key
 
 
@@ -51,13 +51,14 @@ def create(
     clock: Clock = time.monotonic,
     ops: OpsSettings | None = None,
 ) -> FastAPI:
-    tokens = tokens or TokenSettings.from_env()
-    limits = limits or RateLimitSettings.from_env()
+    settings = GatewaySettings()
+    tokens = tokens or settings.tokens()
+    limits = limits or settings.limits()
     verifier = token_verifier(tokens)
     limiter = RateLimiter(
         limits.per_second, limits.burst, max_clients=limits.max_clients, clock=clock
     )
-    ops = ops or OpsSettings.from_env()
+    ops = ops or settings.ops()
     sampler = SagaSampler(f"{ops.app_urls['order-service']}/metrics", ops.sample_seconds)
 
     @asynccontextmanager

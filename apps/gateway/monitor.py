@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -91,7 +92,7 @@ def quantile(q: float, buckets: Mapping[float, float]) -> float | None:
     return None
 
 
-def per_minute(samples: list[Sample], now: float) -> list[dict]:
+def per_minute(samples: list[Sample], now: float) -> list[dict[str, Any]]:
     """Sagas per outcome in each of the last WINDOW_MINUTES minutes (the current one last, so
     far): the increase between consecutive samples, counted in the minute of the later one."""
     this_minute = int(now // 60) * 60

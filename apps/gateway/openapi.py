@@ -258,12 +258,14 @@ def install_openapi(app: FastAPI) -> None:
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = generate()
+        schema = app.openapi_schema
+        if schema is None:
+            schema = generate()  # FastAPI keeps it as app.openapi_schema
             problem = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(problem.pop("$defs", {}))
             schemas["ProblemDetails"] = problem
-        return app.openapi_schema  # type: ignore[return-value]
+        return schema
 
+    # FastAPI's documented way to extend the document: replace the app's openapi method.
     app.openapi = openapi  # type: ignore[method-assign]

@@ -8,7 +8,7 @@ with a log store would answer from it instead."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from apps.common.contracts import Identifier
 from apps.common.logsearch import merged
 from apps.gateway.auth import Admin
+from apps.gateway.forwarding import ORDERS, Sidecar, call, json_object, order_not_found, relay
 from apps.gateway.monitor import (
     WINDOW_MINUTES,
     SagaSampler,
@@ -25,25 +26,26 @@ from apps.gateway.monitor import (
     per_minute,
 )
 from apps.gateway.openapi import HealthView, LogLines, answers
-from apps.gateway.routes import ORDERS, Sidecar, call, json_object, order_not_found, relay
 from apps.gateway.settings import OpsSettings
 
 router = APIRouter(prefix="/api/v1")
 
 
 def ops_settings(request: Request) -> OpsSettings:
-    return request.app.state.ops
+    settings: OpsSettings = request.app.state.ops
+    return settings
 
 
 def sampler(request: Request) -> SagaSampler:
-    return request.app.state.saga_sampler
+    saga_sampler: SagaSampler = request.app.state.saga_sampler
+    return saga_sampler
 
 
 Ops = Annotated[OpsSettings, Depends(ops_settings)]
 Sampler = Annotated[SagaSampler, Depends(sampler)]
 
 
-async def _readiness(client: httpx.AsyncClient, app_id: str, url: str) -> dict:
+async def _readiness(client: httpx.AsyncClient, app_id: str, url: str) -> dict[str, Any]:
     try:
         resp = await client.get(f"{url}/readyz", timeout=3)
         body = (
@@ -58,7 +60,7 @@ async def _readiness(client: httpx.AsyncClient, app_id: str, url: str) -> dict:
 
 
 @router.get("/health", response_model=HealthView, responses=answers(403))
-async def health(_admin: Admin, ops: Ops, sagas: Sampler) -> dict:
+async def health(_admin: Admin, ops: Ops, sagas: Sampler) -> dict[str, Any]:
     """Sagas started, completed, compensated and failed per minute and the p95 saga time over
     the last 15 minutes (order-service's metrics, sampled by the gateway), each service's
     readiness, and the state of order-service's circuit breaker to payment-service."""

@@ -16,17 +16,26 @@ the caller may not make it.
 
 from __future__ import annotations
 
-import logging
-from typing import Annotated, Any
-
 import httpx
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from apps.common.contracts import Identifier, PlaceOrder, SetFunds, SetStock
-from apps.common.dapr import AsyncDaprClient, SidecarError
-from apps.common.problems import PROBLEM_JSON, Problem, problem_response
+from apps.common.problems import Problem
 from apps.gateway.auth import Admin, Caller
+from apps.gateway.forwarding import (
+    INVENTORY,
+    MAX_ROW_ID,
+    NOTIFICATIONS,
+    ORDERS,
+    PAYMENTS,
+    Sidecar,
+    account_not_found,
+    body_of,
+    forward,
+    own_items,
+    own_order,
+    relay,
+)
 from apps.gateway.openapi import (
     AccountView,
     DeadLetterList,
@@ -42,131 +51,7 @@ from apps.gateway.openapi import (
 )
 from apps.gateway.tokens import Principal
 
-ORDERS, INVENTORY, PAYMENTS, NOTIFICATIONS = (
-    "order-service",
-    "inventory-service",
-    "payment-service",
-    "notification-service",
-)
-log = logging.getLogger(__name__)
-MAX_ROW_ID = 2**31 - 1
-
 router = APIRouter(prefix="/api/v1")
-
-
-async def sidecar(request: Request) -> AsyncDaprClient:  # async: see auth.caller
-    return request.app.state.dapr
-
-
-Sidecar = Annotated[AsyncDaprClient, Depends(sidecar)]
-
-
-async def call(
-    dapr: AsyncDaprClient,
-    app_id: str,
-    path: str,
-    *,
-    verb: str = "GET",
-    body: bytes | None = None,
-    params: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    """The owner's answer; 503 if it cannot be reached, 502 if it failed."""
-    hdrs = {"content-type": "application/json", **(headers or {})}
-    try:
-        upstream = await dapr.invoke(
-            app_id, path, verb=verb, body=body, params=params, headers=hdrs
-        )
-    except SidecarError as exc:
-        raise Problem(503, "Service unavailable", f"{app_id} cannot be reached") from exc
-    if upstream.status_code == 503 and "retry-after" in upstream.headers:
-        return upstream  # the owner sheds load (admission control): relayed with Retry-After
-    if upstream.status_code >= 500:
-        # The body says who failed: the owner's problem, or its sidecar's (ERR_DIRECT_INVOKE...).
-        log.warning(
-            "%s %s: %s answered %s: %s",
-            verb,
-            path,
-            app_id,
-            upstream.status_code,
-            upstream.text[:300],
-        )
-        raise Problem(502, "Upstream failure", f"{app_id} answered {upstream.status_code}")
-    return upstream
-
-
-def relay(upstream: httpx.Response) -> Response:
-    passthrough = {
-        k: v for k, v in upstream.headers.items() if k.lower() in ("location", "retry-after")
-    }
-    media = upstream.headers.get("content-type", "application/json")
-    return Response(
-        upstream.content,
-        status_code=upstream.status_code,
-        headers=passthrough,
-        media_type=PROBLEM_JSON if "problem" in media else media,
-    )
-
-
-async def forward(dapr: AsyncDaprClient, app_id: str, path: str, **kwargs: Any) -> Response:
-    return relay(await call(dapr, app_id, path, **kwargs))
-
-
-def json_object(upstream: httpx.Response) -> dict[str, Any]:
-    try:
-        body = upstream.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise Problem(502, "Upstream failure", "the owning service sent an unreadable answer")
-    return body
-
-
-# The owners' own 404s, word for word: someone else's order or account must look absent.
-def order_not_found(order_id: str) -> Response:
-    return problem_response(404, "Order not found", f"no order {order_id}")
-
-
-def account_not_found(customer_id: str) -> Response:
-    return problem_response(404, "Account not found", f"no account for {customer_id}")
-
-
-async def own_order(
-    dapr: AsyncDaprClient, principal: Principal, order_id: str, wait_seconds: float = 0
-) -> httpx.Response | Response:
-    """The order's answer from order-service, or a 404 if it is someone else's. With
-    `wait_seconds`, order-service answers once the order has settled; it is told whose order
-    may be waited for, so that another customer's order is not found at once, not after a
-    wait that would tell it exists."""
-    params = {"waitSeconds": f"{wait_seconds:g}"} if wait_seconds else {}
-    if wait_seconds and not principal.is_admin:
-        params["customerId"] = principal.subject
-    upstream = await call(dapr, ORDERS, f"orders/{order_id}", params=params or None)
-    if upstream.status_code != 200 or principal.is_admin:
-        return upstream
-    owner = json_object(upstream).get("customerId")
-    if not isinstance(owner, str):
-        raise Problem(502, "Upstream failure", f"{ORDERS} sent an order without its customer")
-    return upstream if principal.may_act_for(owner) else order_not_found(order_id)
-
-
-async def own_items(
-    dapr: AsyncDaprClient, principal: Principal, app_id: str, path: str, params: dict[str, str]
-) -> Response:
-    """A list answer (`items`) with only the caller's own items for a customer."""
-    upstream = await call(dapr, app_id, path, params=params)
-    if principal.is_admin or upstream.status_code != 200:
-        return relay(upstream)
-    body = json_object(upstream)
-    items = body.get("items")
-    if not isinstance(items, list):
-        raise Problem(502, "Upstream failure", f"{app_id} sent no list of items")
-    mine = [i for i in items if isinstance(i, dict) and i.get("customerId") == principal.subject]
-    return JSONResponse({**body, "items": mine})
-
-
-def _json(model: PlaceOrder | SetStock | SetFunds) -> bytes:
-    return model.model_dump_json(by_alias=True).encode()
 
 
 WaitSeconds = Query(
@@ -201,7 +86,7 @@ async def place_order(
     headers = {"idempotency-key": idempotency_key} if idempotency_key else None
     params = {"waitSeconds": f"{wait_seconds:g}"} if wait_seconds else None
     return await forward(
-        dapr, ORDERS, "orders", verb="POST", body=_json(order), headers=headers, params=params
+        dapr, ORDERS, "orders", verb="POST", body=body_of(order), headers=headers, params=params
     )
 
 
@@ -341,7 +226,7 @@ async def deliver_order(order_id: Identifier, _admin: Admin, dapr: Sidecar) -> R
 async def set_stock(
     product_id: Identifier, body: SetStock, _admin: Admin, dapr: Sidecar
 ) -> Response:
-    return await forward(dapr, INVENTORY, f"inventory/{product_id}", verb="PUT", body=_json(body))
+    return await forward(dapr, INVENTORY, f"inventory/{product_id}", verb="PUT", body=body_of(body))
 
 
 @router.get("/inventory/{product_id}", response_model=StockView, responses=answers(403, 404))
@@ -355,7 +240,7 @@ async def get_stock(product_id: Identifier, _admin: Admin, dapr: Sidecar) -> Res
 async def set_funds(
     customer_id: Identifier, body: SetFunds, _admin: Admin, dapr: Sidecar
 ) -> Response:
-    return await forward(dapr, PAYMENTS, f"accounts/{customer_id}", verb="PUT", body=_json(body))
+    return await forward(dapr, PAYMENTS, f"accounts/{customer_id}", verb="PUT", body=body_of(body))
 
 
 @router.get("/accounts/{customer_id}", response_model=AccountView, responses=answers(404))

@@ -1,28 +1,81 @@
-"""The gateway's own settings (tokens and rate limits), read from the environment when the app is
-created, never at import. Defaults suit the local stack: the development key pair that
+"""The gateway's settings: the common ones and its own (tokens, rate limits, the console's
+sources), read once when the app is created, never at import; every variable is in
+docs/configuration.md. Defaults suit the local stack: the development key pair that
 deploy/setup/devkeys.sh keeps in the set-up cache, outside the repository."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field as SettingsField
+from pydantic import PositiveFloat, PositiveInt
+
+from apps.common.settings import Settings
+
 DEV_ISSUER = "order-platform-dev"
 DEV_AUDIENCE = "order-platform-api"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_PORTS = {  # dapr.yaml's appPort of each app (GATEWAY_PORT moves the gateway)
+    "gateway": 8080,
+    "order-service": 8001,
+    "inventory-service": 8002,
+    "payment-service": 8003,
+    "notification-service": 8004,
+}
 
 
-def cache_dir(env: Mapping[str, str]) -> Path:
-    """The set-up cache (deploy/setup/lib.sh's CACHE_DIR), computed the same way."""
-    if env.get("ORDER_PLATFORM_CACHE"):
-        return Path(env["ORDER_PLATFORM_CACHE"])
-    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
-    return base / "order-platform"
+class GatewaySettings(Settings):
+    auth_issuer: str = DEV_ISSUER
+    auth_audience: str = DEV_AUDIENCE
+    auth_public_key_file: Path | None = None  # unset: the development key in the set-up cache
+    auth_private_key_file: Path | None = None  # only `make token` signs; the gateway never does
+    order_platform_cache: Path | None = None  # deploy/setup/lib.sh's CACHE_DIR, same rule
+    xdg_cache_home: Path | None = None
+    rate_limit_per_second: PositiveFloat = SettingsField(default=100, allow_inf_nan=False)
+    rate_limit_burst: PositiveInt = 200
+    rate_limit_max_clients: PositiveInt = 10_000
+    gateway_port: PositiveInt = APP_PORTS["gateway"]
+    ops_app_urls: str = ""  # app=url,...: where the console reads an app's /readyz, /metrics
+    ops_breaker_metrics_url: str = "http://127.0.0.1:9191/metrics"
+    ops_log_dir: Path = REPO_ROOT / ".run" / "logs"
+    zipkin_ui_url: str = "http://127.0.0.1:9411/zipkin"
+    ops_sample_seconds: float = SettingsField(default=10, ge=0)  # 0: never sampled
 
+    @property
+    def cache_dir(self) -> Path:
+        if self.order_platform_cache:
+            return self.order_platform_cache
+        return (self.xdg_cache_home or Path.home() / ".cache") / "order-platform"
 
-def dev_key_dir(env: Mapping[str, str]) -> Path:
-    return cache_dir(env) / "dev-keys"
+    def tokens(self) -> TokenSettings:
+        keys = self.cache_dir / "dev-keys"
+        return TokenSettings(
+            issuer=self.auth_issuer,
+            audience=self.auth_audience,
+            public_key_file=self.auth_public_key_file or keys / "jwt-es256.pub",
+            private_key_file=self.auth_private_key_file or keys / "jwt-es256.key",
+        )
+
+    def limits(self) -> RateLimitSettings:
+        return RateLimitSettings(
+            self.rate_limit_per_second, self.rate_limit_burst, self.rate_limit_max_clients
+        )
+
+    def ops(self) -> OpsSettings:
+        ports = {**APP_PORTS, "gateway": self.gateway_port}
+        urls = {app: f"http://127.0.0.1:{port}" for app, port in ports.items()}
+        for pair in filter(None, self.ops_app_urls.split(",")):
+            app, _, url = pair.partition("=")
+            urls[app.strip()] = url.strip().rstrip("/")
+        return OpsSettings(
+            app_urls=urls,
+            breaker_metrics_url=self.ops_breaker_metrics_url,
+            log_dir=self.ops_log_dir,
+            zipkin_ui=self.zipkin_ui_url.rstrip("/"),
+            sample_seconds=self.ops_sample_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -34,14 +87,7 @@ class TokenSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TokenSettings:
-        env = os.environ if env is None else env
-        keys = dev_key_dir(env)
-        return cls(
-            issuer=env.get("AUTH_ISSUER") or DEV_ISSUER,
-            audience=env.get("AUTH_AUDIENCE") or DEV_AUDIENCE,
-            public_key_file=Path(env.get("AUTH_PUBLIC_KEY_FILE") or keys / "jwt-es256.pub"),
-            private_key_file=Path(env.get("AUTH_PRIVATE_KEY_FILE") or keys / "jwt-es256.key"),
-        )
+        return GatewaySettings.from_env(env).tokens()
 
 
 @dataclass(frozen=True)
@@ -52,25 +98,7 @@ class RateLimitSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RateLimitSettings:
-        env = os.environ if env is None else env
-        settings = cls(
-            per_second=float(env.get("RATE_LIMIT_PER_SECOND") or 100),
-            burst=int(env.get("RATE_LIMIT_BURST") or 200),
-            max_clients=int(env.get("RATE_LIMIT_MAX_CLIENTS") or 10_000),
-        )
-        if not (settings.per_second > 0 and settings.burst >= 1 and settings.max_clients >= 1):
-            raise ValueError(f"rate limit settings out of range: {settings}")
-        return settings
-
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_PORTS = {  # dapr.yaml's appPort of each app (GATEWAY_PORT moves the gateway)
-    "gateway": 8080,
-    "order-service": 8001,
-    "inventory-service": 8002,
-    "payment-service": 8003,
-    "notification-service": 8004,
-}
+        return GatewaySettings.from_env(env).limits()
 
 
 @dataclass(frozen=True)
@@ -87,17 +115,4 @@ class OpsSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OpsSettings:
-        env = os.environ if env is None else env
-        ports = {**APP_PORTS, "gateway": int(env.get("GATEWAY_PORT") or APP_PORTS["gateway"])}
-        urls = {app: f"http://127.0.0.1:{port}" for app, port in ports.items()}
-        for pair in filter(None, (env.get("OPS_APP_URLS") or "").split(",")):
-            app, _, url = pair.partition("=")
-            urls[app.strip()] = url.strip().rstrip("/")
-        return cls(
-            app_urls=urls,
-            breaker_metrics_url=env.get("OPS_BREAKER_METRICS_URL")
-            or "http://127.0.0.1:9191/metrics",
-            log_dir=Path(env.get("OPS_LOG_DIR") or REPO_ROOT / ".run" / "logs"),
-            zipkin_ui=(env.get("ZIPKIN_UI_URL") or "http://127.0.0.1:9411/zipkin").rstrip("/"),
-            sample_seconds=float(env.get("OPS_SAMPLE_SECONDS") or 10),
-        )
+        return GatewaySettings.from_env(env).ops()

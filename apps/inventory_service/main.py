@@ -13,7 +13,8 @@ from apps.inventory_service.routes import api_router, subscriptions
 
 def create() -> FastAPI:
     """The app, built at start-up (uvicorn factory): importing this module opens nothing."""
-    db = Database(get_settings().database_url)
+    settings = get_settings()
+    db = Database(settings.database, settings)
     db.create_tables()
     dapr = DaprClient()
     subs = subscriptions(db, dapr)
@@ -22,7 +23,7 @@ def create() -> FastAPI:
         "inventory-service",
         routers=[api_router(db), subscription_router(subs)],
         readiness={
-            "database": lambda: db.ping() is None,
+            "database": db.is_reachable,
             "sidecar": dapr.sidecar_ready,
             "subscriptions": subscriptions_consumed,
         },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -40,14 +41,14 @@ def api_router(db: Database) -> APIRouter:
     router = APIRouter(prefix="/inventory")
 
     @router.put("/{product_id}")
-    def put_stock(product_id: Identifier, body: SetStock) -> dict:
+    def put_stock(product_id: Identifier, body: SetStock) -> dict[str, Any]:
         item = stock.set_available(db, product_id, body.available)
         return StockView(
             product_id=item.product_id, available=item.available, reserved=item.reserved
         ).wire()
 
     @router.get("/{product_id}")
-    def get_stock(product_id: Identifier) -> dict:
+    def get_stock(product_id: Identifier) -> dict[str, Any]:
         item = stock.get_stock(db, product_id)
         if item is None:
             raise Problem(404, "Product not found", f"no stock record for {product_id}")
@@ -59,7 +60,7 @@ def api_router(db: Database) -> APIRouter:
 
 
 def subscriptions(db: Database, dapr: DaprClient) -> list[Subscription]:
-    def on_reserve(data: dict) -> Outcome:
+    def on_reserve(data: dict[str, Any]) -> Outcome:
         cmd = parse_message(ReserveStock, data)  # Rejected (a dead letter with its reason)
         reply, changed = stock.reserve_stock(db, cmd)
         # Re-sent on duplicates too: the first reply may be the one that got lost.
@@ -72,11 +73,13 @@ def subscriptions(db: Database, dapr: DaprClient) -> list[Subscription]:
         )
         return Outcome.SUCCESS if changed else Outcome.DUPLICATE
 
-    def releaser(model: type[Message]) -> Callable[[dict], Outcome]:
+    def releaser(
+        model: type[ReleaseStock] | type[OrderCancelled],
+    ) -> Callable[[dict[str, Any]], Outcome]:
         # release-stock (a saga compensation) and order-cancelled (the event) both give back
         # whatever the order holds; each has its own message shape.
-        def on_release(data: dict) -> Outcome:
-            order_id = parse_message(model, data).order_id  # type: ignore[attr-defined]
+        def on_release(data: dict[str, Any]) -> Outcome:
+            order_id = parse_message(model, data).order_id
             changed = stock.release_stock(db, order_id)
             log.info(
                 "release %s: %s",
@@ -88,7 +91,7 @@ def subscriptions(db: Database, dapr: DaprClient) -> list[Subscription]:
 
         return on_release
 
-    def on_confirmed(data: dict) -> Outcome:
+    def on_confirmed(data: dict[str, Any]) -> Outcome:
         order_id = parse_message(OrderConfirmed, data).order_id
         return Outcome.SUCCESS if stock.commit_sale(db, order_id) else Outcome.DUPLICATE
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import BindParameter, Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from apps.common.contracts import ReserveStock, StockReply
-from apps.common.db import Database, insert_absent
+from apps.common.db import AnyRow, Database, insert_absent
 from apps.inventory_service.store import (
     RESERVATION,
     STOCK,
@@ -25,7 +26,7 @@ from apps.inventory_service.store import (
 
 _by_product = STOCK.c.product_id == bindparam("product_id_")
 _by_order = RESERVATION.c.order_id == bindparam("order_id_")
-_quantity = bindparam("quantity")
+_quantity: BindParameter[int] = bindparam("quantity")
 
 TAKE = (
     update(STOCK)
@@ -132,13 +133,15 @@ def set_available(db: Database, product_id: str, available: int) -> StockItem:
         return item
 
 
-def get_stock(db: Database, product_id: str) -> Row | None:
+def get_stock(db: Database, product_id: str) -> AnyRow | None:
     """The product's level (product_id, available, reserved), or None."""
     with db.read() as conn:
         return conn.execute(LEVEL, {"product_id_": product_id}).first()
 
 
-def _record(order_id: str, status: str, items_json: str, reason: str | None = None) -> dict:
+def _record(
+    order_id: str, status: str, items_json: str, reason: str | None = None
+) -> dict[str, Any]:
     return {
         "order_id": order_id,
         "status": status,

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Table
 from sqlmodel import Field, SQLModel
 
+from apps.common.db import table_of
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -35,8 +37,8 @@ class Reservation(SQLModel, table=True):
         return parse_lines(self.items_json)
 
 
-STOCK: Table = StockItem.__table__  # type: ignore[attr-defined]
-RESERVATION: Table = Reservation.__table__  # type: ignore[attr-defined]
+STOCK: Table = table_of(StockItem)
+RESERVATION: Table = table_of(Reservation)
 
 
 def parse_lines(items_json: str) -> list[tuple[str, int]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +28,7 @@ from apps.common.contracts import (
     STOCK_REPLIES,
 )
 from apps.common.dapr import DaprClient, SidecarError
-from apps.common.db import Database
+from apps.common.db import Database, rows_changed
 from apps.common.problems import Problem
 from apps.common.pubsub import DeadLetterEnvelope
 from apps.notification_service.store import DeadLetter, iso_utc, utcnow
@@ -39,7 +40,7 @@ NOT_AN_ENVELOPE = "published straight to dead-letters, not as a dead-letter enve
 REDRIVABLE = {RESERVE_STOCK, RELEASE_STOCK, STOCK_REPLIES, ORDER_CONFIRMED, ORDER_CANCELLED}
 
 
-def from_event(event: dict) -> DeadLetter:
+def from_event(event: dict[str, Any]) -> DeadLetter:
     """The dead letter a CloudEvent received on `dead-letters` describes."""
     topic, data = event.get("topic"), event.get("data")
     event_id = event.get("id") if isinstance(event.get("id"), str) else None
@@ -101,12 +102,14 @@ def redrive(db: Database, dapr: DaprClient, letter_id: int) -> DeadLetter:
             raise Problem(
                 409, "Dead letter cannot be redriven", f"its topic is {letter.topic or 'unknown'}"
             )
-        claimed = s.execute(
-            update(DeadLetter)
-            .where(col(DeadLetter.id) == letter_id)
-            .where(col(DeadLetter.redriven_at).is_(None))
-            .values(redriven_at=now)
-        ).rowcount
+        claimed = rows_changed(
+            s.execute(
+                update(DeadLetter)
+                .where(col(DeadLetter.id) == letter_id)
+                .where(col(DeadLetter.redriven_at).is_(None))
+                .values(redriven_at=now)
+            )
+        )
         s.commit()
         if not claimed:
             s.refresh(letter)
@@ -132,7 +135,7 @@ def _unclaim(db: Database, letter_id: int) -> None:
         s.commit()
 
 
-def view(letter: DeadLetter) -> dict:
+def view(letter: DeadLetter) -> dict[str, Any]:
     return {
         "id": letter.id,
         "topic": letter.topic,

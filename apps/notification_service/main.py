@@ -15,7 +15,8 @@ from apps.notification_service.store import create_tables
 
 def create() -> FastAPI:
     """The app, built at start-up (uvicorn factory): importing this module opens nothing."""
-    db = Database(get_settings().database_url)
+    settings = get_settings()
+    db = Database(settings.database, settings)
     create_tables(db)
     dapr = DaprClient()
     subs = subscriptions(db)
@@ -24,7 +25,7 @@ def create() -> FastAPI:
         "notification-service",
         routers=[api_router(db, dapr), subscription_router(subs, dapr)],
         readiness={
-            "database": lambda: db.ping() is None,
+            "database": db.is_reachable,
             "sidecar": dapr.sidecar_ready,
             "subscriptions": subscriptions_consumed,
         },

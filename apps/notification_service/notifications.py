@@ -6,9 +6,9 @@ import logging
 from datetime import datetime
 
 from prometheus_client import Histogram
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 
-from apps.common.db import Database, insert_absent
+from apps.common.db import AnyRow, Database, insert_absent
 from apps.notification_service.store import (
     NOTIFICATION,
     new_notification_id,
@@ -48,12 +48,13 @@ def notify(
     """Records (and "sends") the notification; False when it was already sent (the unique
     order and kind: one INSERT that skips a duplicate, no error to recover from). With
     `confirmed_at` (order-confirmed v2) the message says when, and the delay is measured."""
+    sent_at = utcnow()
     row = {
         "notification_id": new_notification_id(),
         "order_id": order_id,
         "customer_id": customer_id,
         "type": kind,
-        "sent_at": utcnow(),
+        "sent_at": sent_at,
     }
     with db.write() as conn:
         if not insert_absent(conn, NOTIFICATION, row):
@@ -62,7 +63,7 @@ def notify(
     if confirmed_at is None:
         log.info("notified %s: %s", customer_id, kind, extra={"order_id": order_id})
         return True
-    delay = max(0.0, (row["sent_at"] - confirmed_at).total_seconds())
+    delay = max(0.0, (sent_at - confirmed_at).total_seconds())
     NOTIFICATION_DELAY.labels(kind).observe(delay)
     log.info(
         "notified %s: %s at %s (%.3f s later)",
@@ -75,7 +76,7 @@ def notify(
     return True
 
 
-def notifications_for_order(db: Database, order_id: str) -> list[Row]:
+def notifications_for_order(db: Database, order_id: str) -> list[AnyRow]:
     """Its notifications (notification_id, order_id, customer_id, type, sent_at), oldest first."""
     with db.read() as conn:
         return list(conn.execute(FOR_ORDER, {"order_id_": order_id}))

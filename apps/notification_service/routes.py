@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, Path, Query
 
 from apps.common.contracts import (
@@ -28,7 +31,7 @@ def api_router(db: Database, dapr: DaprClient) -> APIRouter:
     @router.get("/notifications")
     def list_notifications(
         order_id: str = Query(alias="orderId", min_length=1, max_length=64),
-    ) -> dict:
+    ) -> dict[str, Any]:
         return {
             "items": [
                 {
@@ -43,11 +46,11 @@ def api_router(db: Database, dapr: DaprClient) -> APIRouter:
         }
 
     @router.get("/dead-letters")
-    def list_dead_letters(limit: int = Query(default=100, ge=1, le=500)) -> dict:
+    def list_dead_letters(limit: int = Query(default=100, ge=1, le=500)) -> dict[str, Any]:
         return {"items": [dead_letters.view(d) for d in dead_letters.newest(db, limit)]}
 
     @router.post("/dead-letters/{letter_id}/redrive", status_code=202)
-    def redrive(letter_id: int = Path(ge=1, le=MAX_ROW_ID)) -> dict:
+    def redrive(letter_id: int = Path(ge=1, le=MAX_ROW_ID)) -> dict[str, Any]:
         return dead_letters.view(dead_letters.redrive(db, dapr, letter_id))
 
     return router
@@ -56,8 +59,10 @@ def api_router(db: Database, dapr: DaprClient) -> APIRouter:
 def subscriptions(db: Database) -> list[Subscription]:
     app_id = get_settings().app_id
 
-    def on_event(kind: str, model: type[OrderConfirmed] | type[OrderCancelled]):  # type: ignore[no-untyped-def]
-        def handle(data: dict) -> Outcome:
+    def on_event(
+        kind: str, model: type[OrderConfirmed] | type[OrderCancelled]
+    ) -> Callable[[dict[str, Any]], Outcome]:
+        def handle(data: dict[str, Any]) -> Outcome:
             event = parse_message(model, data)
             # order-confirmed v2 says when the order was confirmed; a v1 event does not.
             confirmed_at = event.confirmed_at if isinstance(event, OrderConfirmed) else None
@@ -68,7 +73,7 @@ def subscriptions(db: Database) -> list[Subscription]:
 
         return handle
 
-    def on_dead_letter(event: dict) -> Outcome:
+    def on_dead_letter(event: dict[str, Any]) -> Outcome:
         letter = dead_letters.from_event(event)
         if not dead_letters.keep(db, letter):
             return Outcome.DUPLICATE

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Table, UniqueConstraint, inspect, text
 from sqlmodel import Field, SQLModel
 
-from apps.common.db import Database
+from apps.common.db import Database, table_of
 
 
 def utcnow() -> datetime:
@@ -48,7 +48,7 @@ class DeadLetter(SQLModel, table=True):
     redriven_at: datetime | None = None
 
 
-NOTIFICATION: Table = Notification.__table__  # type: ignore[attr-defined]
+NOTIFICATION: Table = table_of(Notification)
 
 
 def create_tables(db: Database) -> None:
@@ -59,7 +59,7 @@ def create_tables(db: Database) -> None:
 
 
 def _upgrade_dead_letters(conn: Connection) -> None:
-    table = DeadLetter.__table__  # type: ignore[attr-defined]
+    table = table_of(DeadLetter)
     present = {c["name"] for c in inspect(conn).get_columns(table.name)}
     for column in table.columns:
         if column.name not in present:

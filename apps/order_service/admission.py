@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge
@@ -35,29 +35,12 @@ LIMIT = Gauge("order_admission_limit", "Sagas admitted in flight at most, now")
 
 @dataclass(frozen=True)
 class AdmissionSettings:
-    max_in_flight: int = 200  # MAX_SAGAS_IN_FLIGHT
+    # The first three come from OrderServiceSettings, where their defaults are.
+    max_in_flight: int
+    retry_after_seconds: int
+    latency_target_seconds: float | None  # adaptive if set
     refresh_seconds: float = 0.2
-    retry_after_seconds: int = 1  # ADMISSION_RETRY_AFTER_SECONDS
-    latency_target_seconds: float | None = None  # SAGA_LATENCY_TARGET_SECONDS: adaptive if set
     min_in_flight: int = 4  # the adaptive bound never goes below this
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> AdmissionSettings:
-        target = env.get("SAGA_LATENCY_TARGET_SECONDS")
-        settings = cls(
-            max_in_flight=int(env.get("MAX_SAGAS_IN_FLIGHT") or cls.max_in_flight),
-            retry_after_seconds=int(
-                env.get("ADMISSION_RETRY_AFTER_SECONDS") or cls.retry_after_seconds
-            ),
-            latency_target_seconds=float(target) if target else None,
-        )
-        if (
-            settings.max_in_flight < 1
-            or settings.retry_after_seconds < 1
-            or not 0 < (settings.latency_target_seconds or 1) < 3600
-        ):
-            raise ValueError(f"admission settings out of range: {settings}")
-        return settings
 
 
 class SagaAdmission:

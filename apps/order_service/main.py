@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -19,21 +18,22 @@ from dapr.ext.workflow.logger import LoggerOptions
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from apps.common.app import create_app
+from apps.common.app import Lifespan, create_app
 from apps.common.dapr import AsyncDaprClient, DaprClient
 from apps.common.db import Database
 from apps.common.health import SubscriptionCheck
 from apps.common.pubsub import subscription_router
-from apps.common.settings import Settings, get_settings
+from apps.common.settings import Settings
 from apps.common.telemetry import GrpcTraceContext
-from apps.order_service import orders, routes
-from apps.order_service.admission import AdmissionSettings, SagaAdmission
+from apps.order_service import queries, routes
+from apps.order_service.admission import SagaAdmission
+from apps.order_service.errors import install_order_errors
 from apps.order_service.reconciler import Reconciler, ReconcilerSettings
-from apps.order_service.saga_records import SagaRecordsInDb
-from apps.order_service.sagas import Sagas, SagaTimeouts
+from apps.order_service.saga_record import SagaRecordsInDb
+from apps.order_service.sagas import Sagas
+from apps.order_service.settings import OrderServiceSettings
 from apps.order_service.watch import OrderWatch
-from workflows.activities import saga_activities
-from workflows.limits import daily_limit
+from workflows.activities import SagaActivities
 from workflows.order_saga import register_saga
 
 log = logging.getLogger(__name__)
@@ -60,19 +60,10 @@ def workflow_scheduler(settings: Settings) -> AsyncTaskHubGrpcClient:
     )
 
 
-def saga_timeouts() -> SagaTimeouts:
-    env = os.environ
-    return SagaTimeouts(
-        stock_reply_seconds=float(env.get("STOCK_REPLY_TIMEOUT_SECONDS", "30")),
-        stock_resend_seconds=float(env.get("STOCK_RESEND_SECONDS", "5")),
-        payment_deadline_seconds=float(env.get("PAYMENT_DEADLINE_SECONDS", "20")),
-    )
-
-
 def workflow_runtime(db: Database, dapr: DaprClient, watch: OrderWatch) -> WorkflowRuntime:
     runtime = WorkflowRuntime(logger_options=sdk_logging())
     register_saga(runtime)
-    for name, activity in saga_activities(SagaRecordsInDb(db, watch), dapr).items():
+    for name, activity in SagaActivities(SagaRecordsInDb(db, watch), dapr).by_name().items():
         runtime.register_activity(activity, name=name)
     return runtime
 
@@ -84,43 +75,25 @@ def workers_connected(dapr: DaprClient) -> int:
     return int(dapr.metadata().get("workflows", {}).get("connectedWorkers", 0))
 
 
-def create() -> FastAPI:
-    settings = get_settings()
-    db = Database(settings.database_url)
-    db.create_tables()
-    dapr = DaprClient(timeout=15.0)
-    watch = OrderWatch()
-    runtime = workflow_runtime(db, dapr, watch)
-    sagas = Sagas(
-        db,
-        DaprWorkflowClient(logger_options=sdk_logging()),
-        workflow_scheduler(settings),
-        saga_timeouts(),
-        AsyncDaprClient(timeout=15.0),
-        daily_limit(os.environ),
-    )
-    reconciler = Reconciler(db, sagas, ReconcilerSettings())
-    admission = SagaAdmission(
-        lambda: orders.sagas_in_flight(db), AdmissionSettings.from_env(os.environ)
-    )
-    subs = routes.subscriptions(db, sagas)
-    subscriptions_consumed = SubscriptionCheck(dapr, [s.topic for s in subs])
+async def start_workflow_worker(runtime: WorkflowRuntime) -> None:
+    # The sidecar may come up after the app: keep trying instead of failing start-up.
+    while True:
+        try:
+            await run_in_threadpool(runtime.start)
+            log.info("workflow worker connected")
+            return
+        except Exception as exc:
+            log.warning("workflow worker not connected yet: %s", exc)
+            await asyncio.sleep(2)
 
-    async def start_workflow_worker() -> None:
-        # The sidecar may come up after the app: keep trying instead of failing start-up.
-        while True:
-            try:
-                await run_in_threadpool(runtime.start)
-                log.info("workflow worker connected")
-                return
-            except Exception as exc:
-                log.warning("workflow worker not connected yet: %s", exc)
-                await asyncio.sleep(2)
+
+def background(runtime: WorkflowRuntime, reconciler: Reconciler) -> Lifespan:
+    """The app's lifespan: the workflow worker and the reconciler run while it serves."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tasks = [
-            asyncio.create_task(start_workflow_worker()),
+            asyncio.create_task(start_workflow_worker(runtime)),
             asyncio.create_task(reconciler.run_forever()),
         ]
         yield
@@ -131,14 +104,46 @@ def create() -> FastAPI:
         with suppress(Exception):
             await run_in_threadpool(runtime.shutdown)
 
-    return create_app(
+    return lifespan
+
+
+def create() -> FastAPI:
+    settings = OrderServiceSettings()
+    db = Database(settings.database, settings)
+    db.create_tables()
+    dapr = DaprClient(timeout=15.0)
+    watch = OrderWatch()
+    runtime = workflow_runtime(db, dapr, watch)
+    sagas = Sagas(
+        db,
+        DaprWorkflowClient(logger_options=sdk_logging()),
+        workflow_scheduler(settings),
+        settings.saga_timeouts(),
+        AsyncDaprClient(timeout=15.0),
+        settings.order_daily_limit,
+    )
+    reconciler = Reconciler(db, sagas, ReconcilerSettings())
+    admission = SagaAdmission(lambda: queries.sagas_in_flight(db), settings.admission())
+    subs = routes.subscriptions(db, sagas)
+    subscriptions_consumed = SubscriptionCheck(dapr, [s.topic for s in subs])
+
+    app = create_app(
         "order-service",
-        routers=[routes.api_router(db, sagas, admission, watch), subscription_router(subs)],
+        routers=[routes.router, subscription_router(subs)],
         readiness={
-            "database": lambda: db.ping() is None,
+            "database": db.is_reachable,
             "sidecar": dapr.sidecar_ready,
             "workflow-worker": lambda: workers_connected(dapr) > 0,
             "subscriptions": subscriptions_consumed,
         },
-        lifespan=lifespan,
+        lifespan=background(runtime, reconciler),
     )
+    install_order_errors(app)
+    # What the routes depend on (routes.py `Depends`).
+    app.state.db, app.state.sagas, app.state.admission, app.state.watch = (
+        db,
+        sagas,
+        admission,
+        watch,
+    )
+    return app

@@ -16,7 +16,7 @@ import time
 
 from starlette.concurrency import run_in_threadpool
 
-from apps.common.problems import Problem
+from apps.order_service.errors import SagaNotDriven
 from apps.order_service.reconciler import RECONCILED
 from apps.order_service.sagas import ENDED, Sagas
 from apps.order_service.store import Order
@@ -29,7 +29,7 @@ async def drive_to_end(sagas: Sagas, order: Order) -> str:
     """Starts or resumes the order's saga now; what was done ('started', 'resumed')."""
     if not order.workflow_started:
         if not await sagas.start(order):
-            raise Problem(503, "Saga not scheduled", "the sidecar cannot take it now; try again")
+            raise SagaNotDriven("Saga not scheduled", "the sidecar cannot take it now; try again")
         RECONCILED.labels("started").inc()
         return "started"
     state = await run_in_threadpool(sagas.state, order.order_id)
@@ -42,7 +42,7 @@ async def drive_to_end(sagas: Sagas, order: Order) -> str:
         await run_in_threadpool(sagas.terminate, order.order_id)
         await _until_ended(sagas, order.order_id)
     if not await sagas.resume(order):
-        raise Problem(503, "Saga not resumed", "its workflow has not ended yet; try again")
+        raise SagaNotDriven("Saga not resumed", "its workflow has not ended yet; try again")
     log.warning("saga resumed by an operator", extra={"order_id": order.order_id})
     RECONCILED.labels("resumed").inc()
     return "resumed"
@@ -55,4 +55,4 @@ async def _until_ended(sagas: Sagas, order_id: str) -> None:
         if state is None or state.runtime_status in ENDED:
             return
         await asyncio.sleep(0.2)
-    raise Problem(503, "Saga not terminated", "its workflow did not end in time; try again")
+    raise SagaNotDriven("Saga not terminated", "its workflow did not end in time; try again")

@@ -2,7 +2,7 @@
 
 Every few seconds it looks for orders whose saga never started (scheduling failed) and for
 orders that are not settled in the database although their saga has not moved for a while
-(`orders.unsettled_orders`). An order whose workflow is still running is left to it: its own
+(`queries.unsettled_orders`). An order whose workflow is still running is left to it: its own
 timers and retry policies drive it. One whose workflow is missing, failed, was terminated, or
 ended without settling the order is resumed (apps/order_service/sagas.py): the saga goes on
 from its record, completing or compensating.
@@ -26,7 +26,7 @@ from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
 from apps.common.db import Database
-from apps.order_service import orders
+from apps.order_service import queries
 from apps.order_service.sagas import ENDED, Sagas
 
 log = logging.getLogger(__name__)
@@ -65,18 +65,22 @@ class Reconciler:
         acted = 0
         s = self.settings
         for order in await run_in_threadpool(
-            orders.unstarted_orders, self.db, s.unstarted_after, s.batch
+            queries.unstarted_orders, self.db, s.unstarted_after, s.batch
         ):
             if await self.sagas.start(order):
                 RECONCILED.labels("started").inc()
                 acted += 1
         for order in await run_in_threadpool(
-            orders.unsettled_orders, self.db, s.idle_after, s.batch
+            queries.unsettled_orders, self.db, s.idle_after, s.batch
         ):
             state = await run_in_threadpool(self.sagas.state, order.order_id)
             status = state.runtime_status if state else None
             if status in ALIVE:
-                if status != WorkflowStatus.SUSPENDED and stalled(state, s.stalled_after):
+                if (
+                    state is not None
+                    and status != WorkflowStatus.SUSPENDED
+                    and stalled(state, s.stalled_after)
+                ):
                     log.error(
                         "saga stalled: workflow %s unchanged since %s; terminated, to be resumed",
                         status.name,

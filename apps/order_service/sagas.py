@@ -22,6 +22,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from dapr.ext.workflow import DaprWorkflowClient, WorkflowState, WorkflowStatus
 from dapr.ext.workflow._durabletask.aio.client import AsyncTaskHubGrpcClient
@@ -32,9 +33,10 @@ from apps.common.dapr import AsyncDaprClient, SidecarError
 from apps.common.db import Database
 from apps.common.money import format_amount
 from apps.common.telemetry import continue_trace
-from apps.order_service import orders
+from apps.order_service import saga_record
 from apps.order_service.store import Order
-from workflows.activities import order_span
+from workflows.models import SagaInput
+from workflows.spans import order_span
 from workflows.steps import ORDER_SAGA
 
 log = logging.getLogger(__name__)
@@ -44,9 +46,10 @@ COMMANDS_PENDING_AT_MOST = 100  # past this (the sidecar is slow or away) the sa
 
 @dataclass(frozen=True)
 class SagaTimeouts:
-    stock_reply_seconds: float = 30.0  # STOCK_REPLY_TIMEOUT_SECONDS
-    stock_resend_seconds: float = 5.0  # STOCK_RESEND_SECONDS: no reply by then, sent again
-    payment_deadline_seconds: float = 20.0  # PAYMENT_DEADLINE_SECONDS
+    # From OrderServiceSettings (apps/order_service/settings.py), where the defaults are.
+    stock_reply_seconds: float
+    stock_resend_seconds: float  # no reply by then: the command sent again
+    payment_deadline_seconds: float
 
 
 class Sagas:
@@ -61,7 +64,7 @@ class Sagas:
     ) -> None:
         self.db, self.workflows, self.scheduler, self.timeouts = db, workflows, scheduler, timeouts
         self.commands, self.daily_limit = commands, daily_limit
-        self._sending: set[asyncio.Task] = set()
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def start(self, order: Order) -> bool:
         """Schedules the order's saga and sends its reservation; False (logged) if the saga
@@ -69,7 +72,7 @@ class Sagas:
         payload = await self._input(order, resume=False)
         if not await self._schedule(order, payload):
             return False
-        await run_in_threadpool(orders.mark_workflow_started, self.db, order.order_id)
+        await run_in_threadpool(saga_record.mark_workflow_started, self.db, order.order_id)
         if len(self._sending) < COMMANDS_PENDING_AT_MOST:
             task = asyncio.create_task(self._reserve_stock(payload))
             self._sending.add(task)  # held until done: the loop keeps only weak references
@@ -87,7 +90,7 @@ class Sagas:
     def terminate(self, order_id: str) -> None:
         self.workflows.terminate_workflow(order_id)
 
-    def deliver_event(self, order_id: str, event: str, data: dict) -> bool:
+    def deliver_event(self, order_id: str, event: str, data: dict[str, Any]) -> bool:
         """Raises a workflow event: True once the engine has it (a saga that has already ended
         ignores it), False when no saga exists for the order, an exception when the sidecar or
         worker cannot take it now (the caller retries). One round trip in the common case; the
@@ -101,9 +104,10 @@ class Sagas:
                 return False
             raise
 
-    async def _input(self, order: Order, resume: bool) -> dict:
-        return {
-            **await run_in_threadpool(orders.saga_input, self.db, order),
+    async def _input(self, order: Order, resume: bool) -> dict[str, Any]:
+        """The workflow's input, in the shape the saga validates (workflows/models.py)."""
+        payload = {
+            **await run_in_threadpool(saga_record.saga_input, self.db, order),
             "stockTimeoutSeconds": self.timeouts.stock_reply_seconds,
             "paymentDeadlineSeconds": self.timeouts.payment_deadline_seconds,
             "resume": resume,
@@ -116,8 +120,9 @@ class Sagas:
             # Saga v2 checks it before payment (workflows/limits.py); absent: no check.
             **({"dailyLimit": format_amount(self.daily_limit)} if self.daily_limit else {}),
         }
+        return SagaInput.read(payload).wire()
 
-    async def _schedule(self, order: Order, payload: dict) -> bool:
+    async def _schedule(self, order: Order, payload: dict[str, Any]) -> bool:
         try:
             with continue_trace(order.traceparent):
                 await self.scheduler.schedule_new_orchestration(
@@ -130,11 +135,12 @@ class Sagas:
             return False
         return True
 
-    async def _reserve_stock(self, payload: dict) -> None:
+    async def _reserve_stock(self, payload: dict[str, Any]) -> None:
         order_id = payload["orderId"]
         cmd = ReserveStock.model_validate({"orderId": order_id, "items": payload["items"]})
         try:
-            with order_span("reserve_stock", payload):  # the saga's step, as an activity's is
+            # The saga's step, timed and traced as an activity's is.
+            with order_span("reserve_stock", order_id, payload.get("traceparent")):
                 await self.commands.publish(RESERVE_STOCK, cmd.wire(), key=order_id)
         except SidecarError as exc:
             log.warning(

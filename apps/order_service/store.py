@@ -8,9 +8,16 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from apps.common.db import table_of
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """As the API shows a time. SQLite hands back naive datetimes; everything stored is UTC."""
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 class Order(SQLModel, table=True):
@@ -24,7 +31,7 @@ class Order(SQLModel, table=True):
     status: str = "PENDING"
     total_cents: int = Field(sa_type=BigInteger)  # INTEGER would end at 21,474,836.47
     idempotency_key: str | None = Field(default=None, max_length=200)
-    request_hash: str  # of the parsed request (request_hash in orders.py)
+    request_hash: str  # of the parsed request (request_hash in commands.py)
     trace_id: str | None = None
     traceparent: str | None = None
     workflow_started: bool = False  # False until the saga's workflow instance exists
@@ -54,11 +61,13 @@ class OrderSaga(SQLModel, table=True):
 
     @property
     def completed_steps(self) -> list[str]:
-        return json.loads(self.completed_steps_json)
+        steps: list[str] = json.loads(self.completed_steps_json)
+        return steps
 
     @property
     def compensated_steps(self) -> list[str]:
-        return json.loads(self.compensated_steps_json)
+        steps: list[str] = json.loads(self.compensated_steps_json)
+        return steps
 
 
 class SagaEvent(SQLModel, table=True):
@@ -73,3 +82,8 @@ class SagaEvent(SQLModel, table=True):
     name: str = Field(max_length=64)  # a step (workflows/steps.py) or a saga status
     detail: str | None = Field(default=None, max_length=500)
     at: datetime = Field(default_factory=utcnow)
+
+
+# The saga's hot paths (placing, each step, the order as polled) use Core statements on these
+# tables: the ORM's unit of work cost more CPU than the queries themselves.
+ORDERS, LINES, SAGAS, EVENTS = (table_of(m) for m in (Order, OrderLine, OrderSaga, SagaEvent))

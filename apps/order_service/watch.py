@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
-SETTLED = frozenset({"CONFIRMED", "CANCELLED", "SHIPPED", "DELIVERED"})
+from workflows.statuses import ORDER_SETTLED
 
 
 class OrderWatch:
@@ -46,7 +46,7 @@ class OrderWatch:
                 event.clear()  # before looking: a change while we look is not missed
                 now = await status()
                 left = deadline - time.monotonic()
-                if now is None or now in SETTLED or left <= 0:
+                if now is None or now in ORDER_SETTLED or left <= 0:
                     return
                 with suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), min(left, self.recheck_seconds))

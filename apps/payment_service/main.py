@@ -11,11 +11,12 @@ from apps.payment_service.routes import api_router
 
 def create() -> FastAPI:
     """The app, built at start-up (uvicorn factory): importing this module opens nothing."""
-    db = Database(get_settings().database_url)
+    settings = get_settings()
+    db = Database(settings.database, settings)
     db.create_tables()
     dapr = DaprClient()
     return create_app(
         "payment-service",
         routers=[api_router(db)],
-        readiness={"database": lambda: db.ping() is None, "sidecar": dapr.sidecar_ready},
+        readiness={"database": db.is_reachable, "sidecar": dapr.sidecar_ready},
     )

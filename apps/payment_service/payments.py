@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import BindParameter, Connection, bindparam, select, update
 
 from apps.common.contracts import ChargePayment
-from apps.common.db import Database, insert_absent
+from apps.common.db import AnyRow, Database, insert_absent
 from apps.common.money import to_cents
 from apps.payment_service.store import (
     ACCOUNT,
@@ -26,7 +26,7 @@ from apps.payment_service.store import (
 
 _by_customer = ACCOUNT.c.customer_id == bindparam("customer_id_")
 _by_order = PAYMENT.c.order_id == bindparam("order_id_")
-_cents = bindparam("cents")
+_cents: BindParameter[int] = bindparam("cents")
 
 DEBIT = (
     update(ACCOUNT)
@@ -97,7 +97,7 @@ def set_balance(db: Database, customer_id: str, balance: Decimal) -> Account:
         return account
 
 
-def get_account(db: Database, customer_id: str) -> Row | None:
+def get_account(db: Database, customer_id: str) -> AnyRow | None:
     """The account (customer_id, balance_cents), or None."""
     with db.read() as conn:
         return conn.execute(ACCOUNT_VIEW, {"customer_id_": customer_id}).first()

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, Table
 from sqlmodel import Field, SQLModel
 
+from apps.common.db import table_of
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -33,8 +35,8 @@ class Payment(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-ACCOUNT: Table = Account.__table__  # type: ignore[attr-defined]
-PAYMENT: Table = Payment.__table__  # type: ignore[attr-defined]
+ACCOUNT: Table = table_of(Account)
+PAYMENT: Table = table_of(Payment)
 
 
 @dataclass(frozen=True, slots=True)

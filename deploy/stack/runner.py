@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,8 +37,20 @@ from deploy.stack.identity import (
     trust_anchors,
 )
 from deploy.stack.infra import infra_services
-from deploy.stack.paths import CACHE_DIR, LOG_DIR, PID_DIR, ROOT, RUN_DIR
-from deploy.stack.process import Service, http_ok, port_bindable, port_open
+
+# Launching and the process records are public modules (launch.py, records.py); the runner keeps
+# the commands, and its old private names (tests/chaos and tests/replay/record.py import them
+# still) are those modules' functions.
+from deploy.stack.launch import StackError
+from deploy.stack.launch import start as _start
+from deploy.stack.launch import start_until_ready as _start_until_ready
+from deploy.stack.paths import CACHE_DIR, LOG_DIR, ROOT, RUN_DIR
+from deploy.stack.process import Service, http_ok, port_open
+from deploy.stack.records import alive as _alive
+from deploy.stack.records import exiting as _exiting
+from deploy.stack.records import record_path as _record_path
+from deploy.stack.records import records as _records
+from deploy.stack.records import rss_kb as _rss_kb
 from deploy.stack.replicas import replicas_from_env, with_replicas
 from deploy.stack.runfile import AppSpec, load_runfile
 from deploy.stack.secrets import TOKENS_FILE, forget_tokens, new_tokens, postgres_password
@@ -49,20 +60,6 @@ from deploy.stack.toxiproxy import TOXIPROXY_API
 
 PROFILES = ("sqlite", "postgres")
 MODE_FILE = RUN_DIR / "stack-mode.json"  # profile, chaos mode and replicas of the running stack
-# A process that loses a race for one of its ports (another process bound it, or an outgoing
-# connection holds it as its source port) exits at start; it is started again this many times.
-START_ATTEMPTS = 3
-# How long a start waits for one of its ports: a connection holding it (not a listener) lets go
-# at the latest when it leaves TIME_WAIT (60 s on Linux); a listener may be a process of the stack
-# still exiting, else it is someone else's server.
-PORT_WAIT_SECONDS = 65.0
-LISTENER_WAIT_SECONDS = 5.0
-
-
-class StackError(Exception):
-    def __init__(self, component: str, message: str, log: Path | None = None) -> None:
-        super().__init__(message)
-        self.component, self.log = component, log
 
 
 def say(msg: str) -> None:
@@ -97,148 +94,6 @@ def plan(profile: str, chaos: bool, replicas: int = 1) -> tuple[list[list[Servic
     infra = infra_services(profile, RUN_DIR, CACHE_DIR, (KAFKA_CHAOS_PORT, KAFKA_PROXY_PORT))
     toxiproxy = toxiproxy_service(profile, RUN_DIR, CACHE_DIR)
     return [[toxiproxy], infra, [sentry_service()], control_plane(), pairs], apps
-
-
-# ---- process records -------------------------------------------------------------------
-
-
-def _record_path(name: str) -> Path:
-    return PID_DIR / f"{name.replace('/', '.')}.json"
-
-
-def _alive(record: dict) -> bool:
-    try:
-        cmdline = Path(f"/proc/{record['pid']}/cmdline").read_bytes().split(b"\0")[0].decode()
-    except OSError:
-        return False
-    return Path(cmdline).name == Path(record["argv0"]).name  # guards against PID reuse
-
-
-def _exiting(pid: int) -> bool:
-    """True while a process is exiting: its memory is released (so _alive no longer sees it) but
-    its files, listening sockets included, may not be closed yet."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return not cmdline and state not in ("Z", "X")  # a zombie has closed its files
-
-
-def _records() -> list[dict]:
-    if not PID_DIR.exists():
-        return []
-    recs = [json.loads(p.read_text()) for p in PID_DIR.glob("*.json")]
-    return sorted(recs, key=lambda r: r["started"])
-
-
-def _start(svc: Service) -> tuple[subprocess.Popen, int]:
-    """Starts the process; returns it and where its output begins in the log."""
-    _wait_ports_bindable(svc)
-    if svc.prepare:
-        try:
-            svc.prepare()
-        except (RuntimeError, OSError) as err:
-            raise StackError(svc.name, f"preparing it failed: {err}", svc.log) from err
-    try:
-        late_env = svc.late_env() if svc.late_env else {}
-    except (RuntimeError, OSError) as err:
-        raise StackError(svc.name, f"its environment is not ready: {err}", svc.log) from err
-    argv = svc.argv
-    if svc.user and os.geteuid() == 0:
-        # setpriv execs the program itself (runuser would stay as a parent that SIGKILLs it
-        # 2 s after SIGTERM), so the recorded PID is the server's own.
-        argv = ["setpriv", f"--reuid={svc.user}", f"--regid={svc.user}", "--init-groups", *argv]
-    svc.log.parent.mkdir(parents=True, exist_ok=True)
-    with open(svc.log, "ab") as log:
-        log_offset = log.tell()
-        proc = subprocess.Popen(
-            argv,
-            cwd=svc.cwd,
-            env={**os.environ, **svc.env, **late_env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # own process group: stopped as one
-    PID_DIR.mkdir(parents=True, exist_ok=True)
-    _record_path(svc.name).write_text(
-        json.dumps(
-            {
-                "name": svc.name,
-                "pid": proc.pid,
-                "argv0": svc.argv[0],
-                "log": str(svc.log),
-                "started": time.time(),
-            }
-        )
-    )
-    return proc, log_offset
-
-
-def _wait_ports_bindable(svc: Service) -> None:
-    """Waits until every port of the service is free (see PORT_WAIT_SECONDS)."""
-    start = time.monotonic()
-    told = False
-    while held := [port for port in svc.ports if not port_bindable(port)]:
-        listening = [port for port in held if port_open(port)]
-        ports = ", ".join(str(p) for p in listening or held)
-        waited = time.monotonic() - start
-        if waited > (LISTENER_WAIT_SECONDS if listening else PORT_WAIT_SECONDS):
-            why = "another process listens on it" if listening else "held by a connection"
-            raise StackError(svc.name, f"port {ports} on 127.0.0.1 is not free ({why})")
-        if not told:
-            holder = "a listener" if listening else "a connection"
-            print(f"WARNING [{svc.name}]: port {ports} held by {holder}; waiting", flush=True)
-            told = True
-        time.sleep(0.2)
-
-
-def _log_says_port_taken(log: Path, offset: int) -> bool:
-    """True if the process's own output (from offset on) reports a port already in use."""
-    with open(log, "rb") as f:
-        f.seek(offset)
-        return b"address already in use" in f.read().lower()
-
-
-def _start_until_ready(svc: Service, proc: subprocess.Popen, log_offset: int) -> None:
-    """Waits for a started service; one that exits having lost a race for one of its ports is
-    started again, up to START_ATTEMPTS times in all."""
-    for attempt in range(1, START_ATTEMPTS + 1):
-        try:
-            _wait_ready(svc, proc)
-            return
-        except StackError as err:
-            lost_race = proc.poll() is not None and _log_says_port_taken(svc.log, log_offset)
-            if not lost_race:
-                raise
-            if attempt == START_ATTEMPTS:
-                raise StackError(
-                    svc.name,
-                    f"{err}: address already in use, on each of {START_ATTEMPTS} attempts",
-                    svc.log,
-                ) from err
-            print(
-                f"WARNING [{svc.name}]: {err}: lost a race for one of its ports "
-                f"(address already in use); starting it again ({attempt + 1}/{START_ATTEMPTS})",
-                flush=True,
-            )
-            proc, log_offset = _start(svc)
-
-
-def _wait_ready(svc: Service, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + svc.ready_timeout
-    while not svc.ready():
-        if proc.poll() is not None:
-            raise StackError(svc.name, f"exited with code {proc.returncode}", svc.log)
-        if time.monotonic() > deadline:
-            raise StackError(svc.name, f"not ready after {svc.ready_timeout:.0f}s", svc.log)
-        time.sleep(0.3)
-    if svc.after_ready:
-        try:
-            svc.after_ready()
-        except (RuntimeError, OSError) as err:
-            raise StackError(svc.name, f"set-up after start failed: {err}", svc.log) from err
 
 
 # ---- commands ----------------------------------------------------------------------------
@@ -513,22 +368,6 @@ def status() -> int:
         print(f"{rec['name']:<32} {state:<5} pid {rec['pid']:<8} rss {rss / 1024:8.1f} MiB")
     print(f"{'total':<32} rss {total / 1024:.1f} MiB")
     return 0
-
-
-def _rss_kb(pid: int) -> int:
-    """RSS of a process group leader and all its descendants."""
-    out = subprocess.run(["ps", "-o", "pid=,ppid=,rss=", "-e"], capture_output=True, text=True)
-    rows = [tuple(int(x) for x in line.split()) for line in out.stdout.splitlines()]
-    children: dict[int, list[int]] = {}
-    rss = {p: r for p, _pp, r in rows}
-    for p, pp, _r in rows:
-        children.setdefault(pp, []).append(p)
-    todo, total = [pid], 0
-    while todo:
-        p = todo.pop()
-        total += rss.get(p, 0)
-        todo += children.get(p, [])
-    return total
 
 
 def main(argv: list[str]) -> int:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import yaml
 
+from deploy.stack import launch
 from deploy.stack.paths import LOG_DIR, ROOT, RUN_DIR, dapr_bin
 from deploy.stack.process import Service, http_ok
-from deploy.stack.runner import _alive, _record_path, _records, _start, _start_until_ready
+from deploy.stack.records import alive, record_path, records
 from deploy.stack.sentry import daprd_mtls_args, daprd_trust_env, identity_env
 from deploy.stack.services import PLACEMENT_PORT, SCHEDULER_PORT
 
@@ -147,25 +148,25 @@ def start(
     dirs = dirs or BaselineDirs(RUN_DIR / "bench" / "baseline")
     write_resources(dirs)
     for svc in services(dirs, placement, scheduler):
-        proc, offset = _start(svc)
-        _start_until_ready(svc, proc, offset)
+        proc, offset = launch.start(svc)
+        launch.start_until_ready(svc, proc, offset)
     return pids()
 
 
 def pids() -> dict[str, int]:
-    return {r["name"]: r["pid"] for r in _records() if r["name"] in NAMES and _alive(r)}
+    return {r["name"]: r["pid"] for r in records() if r["name"] in NAMES and alive(r)}
 
 
 def stop() -> None:
     """Stops the two baseline processes (by their recorded PIDs), worker first."""
     for name in NAMES:
-        for rec in [r for r in _records() if r["name"] == name]:
-            if _alive(rec):
+        for rec in [r for r in records() if r["name"] == name]:
+            if alive(rec):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(rec["pid"], signal.SIGTERM)
                 deadline = time.monotonic() + 10
-                while _alive(rec) and time.monotonic() < deadline:
+                while alive(rec) and time.monotonic() < deadline:
                     time.sleep(0.1)
-                if _alive(rec):
+                if alive(rec):
                     os.killpg(rec["pid"], signal.SIGKILL)
-            _record_path(name).unlink(missing_ok=True)
+            record_path(name).unlink(missing_ok=True)

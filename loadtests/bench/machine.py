@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from apps.gateway.settings import RateLimitSettings
-from apps.order_service.admission import AdmissionSettings
+from apps.order_service.settings import OrderServiceSettings
 from deploy.stack.configuration import sampling_rate
 from deploy.stack.paths import ROOT, dapr_bin, pinned_versions
 from loadtests.bench.k6run import k6_binary
@@ -70,6 +70,7 @@ def sampling_rates() -> dict[str, str]:
 
 def settings(profile: str) -> dict[str, str]:
     limits = RateLimitSettings.from_env()
+    orders = OrderServiceSettings()
     rates = sampling_rates()
     sampling = ", ".join(f"{app} {rate}" for app, rate in rates.items())
     if len(set(rates.values())) == 1:
@@ -80,11 +81,11 @@ def settings(profile: str) -> dict[str, str]:
         "k6 waits for each order with ?waitSeconds= (WAIT_SECONDS; 0: polls)": os.environ.get(
             "WAIT_SECONDS", "5"
         ),
-        "sagas in flight at most (MAX_SAGAS_IN_FLIGHT)": os.environ.get(
-            "MAX_SAGAS_IN_FLIGHT", str(AdmissionSettings.max_in_flight)
-        ),
-        "adaptive bound's latency target (SAGA_LATENCY_TARGET_SECONDS)": os.environ.get(
-            "SAGA_LATENCY_TARGET_SECONDS", "not set (fixed bound)"
+        "sagas in flight at most (MAX_SAGAS_IN_FLIGHT)": str(orders.max_sagas_in_flight),
+        "adaptive bound's latency target (SAGA_LATENCY_TARGET_SECONDS)": (
+            f"{orders.saga_latency_target_seconds:g}"
+            if orders.saga_latency_target_seconds
+            else "not set (fixed bound)"
         ),
         "gateway rate limit per token subject": (
             f"{limits.per_second:g}/s, burst {limits.burst}"

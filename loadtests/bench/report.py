@@ -6,6 +6,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from loadtests.bench import machine, plots
 from loadtests.bench.plan import TARGET_P99_MS
@@ -32,11 +33,16 @@ def write_report(bench: BenchRun, out: Path) -> Path:
     return out / "README.md"
 
 
-def _ms(v: float) -> str:
+def format_ms(v: float) -> str:
     return "n/a" if math.isnan(v) else f"{v:,.0f}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def percentiles(run: Any) -> str:
+    """p50 / p95 / p99 of a run's latencies, in ms."""
+    return f"{format_ms(run.p(50))} / {format_ms(run.p(95))} / {format_ms(run.p(99))}"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -51,8 +57,8 @@ def _scenario_rows(runs: list[RunSummary]) -> list[list[str]]:
             s.description,
             f"{s.finished} ({s.confirmed})",
             f"{s.sagas_per_second:.1f}",
-            f"{_ms(s.p(50))} / {_ms(s.p(95))} / {_ms(s.p(99))}",
-            _ms(s.cpu_ms_per_saga),
+            percentiles(s),
+            format_ms(s.cpu_ms_per_saga),
             {True: "held", False: "**missed**", None: "-"}[s.thresholds_held],
             "; ".join(s.problems) or "none",
         ]
@@ -73,9 +79,9 @@ def _versus(bench: BenchRun) -> list[str]:
                 [
                     f"{who}: {r.description}",
                     f"{r.sagas_per_second:.1f}",
-                    _ms(r.cpu_ms_per_saga),
-                    _ms(r.p(50)),
-                    _ms(r.p(99)),
+                    format_ms(r.cpu_ms_per_saga),
+                    format_ms(r.p(50)),
+                    format_ms(r.p(99)),
                 ]
             )
         rows.append(
@@ -87,7 +93,7 @@ def _versus(bench: BenchRun) -> list[str]:
                 _ratio(ours.p(99), base.p(99)),
             ]
         )
-    return _table(["run", "sagas/s", "CPU ms per saga", "p50 ms", "p99 ms"], rows)
+    return markdown_table(["run", "sagas/s", "CPU ms per saga", "p50 ms", "p99 ms"], rows)
 
 
 def _comparable(ours: RunSummary, base: RunSummary) -> bool:
@@ -102,14 +108,14 @@ def _cpu_by_process(runs: list[RunSummary]) -> list[str]:
     names = sorted({n for r in runs for n in r.cpu_seconds})
     names.sort(key=lambda n: -max(r.cpu_seconds.get(n, 0) / max(1, r.finished) for r in runs))
     rows = [[n, *(_ms_per_saga(r, n) for r in runs)] for n in names]
-    rows.append(["**all**", *(f"**{_ms(r.cpu_ms_per_saga)}**" for r in runs)])
-    return _table(["process", *(_run_label(r) for r in runs)], rows)
+    rows.append(["**all**", *(f"**{format_ms(r.cpu_ms_per_saga)}**" for r in runs)])
+    return markdown_table(["process", *(_run_label(r) for r in runs)], rows)
 
 
 def _ms_per_saga(r: RunSummary, process: str) -> str:
     if process not in r.cpu_seconds:
         return "-"
-    return _ms(r.cpu_seconds[process] * 1000 / r.finished)
+    return format_ms(r.cpu_seconds[process] * 1000 / r.finished)
 
 
 def _run_label(r: RunSummary) -> str:
@@ -171,7 +177,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         "",
         "## Headline",
         "",
-        *_table(
+        *markdown_table(
             ["figure", "value", "target (issue 8)"],
             [
                 [
@@ -181,14 +187,12 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
                 ],
                 [
                     "CPU ms per saga, constant rate",
-                    _ms(constant.cpu_ms_per_saga) if constant else "n/a",
+                    format_ms(constant.cpu_ms_per_saga) if constant else "n/a",
                     "<= 100",
                 ],
                 [
                     "p50 / p95 / p99 at the constant rate (ms)",
-                    f"{_ms(constant.p(50))} / {_ms(constant.p(95))} / {_ms(constant.p(99))}"
-                    if constant
-                    else "n/a",
+                    percentiles(constant) if constant else "n/a",
                     f"p99 <= {TARGET_P99_MS:.0f}, all confirmed, no errors",
                 ],
                 ["saturation (highest ramp step with p99 <= 2 s)", sat, ">= 15 orders/s"],
@@ -210,7 +214,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         "",
         "## Scenarios",
         "",
-        *_table(
+        *markdown_table(
             [
                 "scenario",
                 "load",
@@ -238,7 +242,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         lines += [
             "## Ramp to saturation",
             "",
-            *_table(
+            *markdown_table(
                 [
                     "offered orders/s",
                     "accepted",
@@ -253,7 +257,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
                         str(r.accepted),
                         str(r.shed),
                         str(r.confirmed),
-                        _ms(r.p99_ms),
+                        format_ms(r.p99_ms),
                         "yes" if r.holds(TARGET_P99_MS) else "no",
                     ]
                     for r in bench.ramp
@@ -279,7 +283,9 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         "",
         "## Memory",
         "",
-        *_table(["scenario", "stack RSS at start (MiB)", "at end", "change"], _memory_rows(bench)),
+        *markdown_table(
+            ["scenario", "stack RSS at start (MiB)", "at end", "change"], _memory_rows(bench)
+        ),
         "",
         "RSS summed per process tree (PostgreSQL's shared memory is counted in each backend).",
         "",
@@ -287,7 +293,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         "",
         "## Machine, versions, settings",
         "",
-        *_table(["", ""], [[k, v] for part in context.values() for k, v in part.items()]),
+        *markdown_table(["", ""], [[k, v] for part in context.values() for k, v in part.items()]),
         "",
     ]
     return "\n".join(lines)

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend is chosen first
 
 from loadtests.bench import machine, plots  # noqa: E402
-from loadtests.bench.report import _ms, _table  # noqa: E402
+from loadtests.bench.report import format_ms, markdown_table, percentiles  # noqa: E402
 from loadtests.bench.run import BenchRun  # noqa: E402
 from loadtests.bench.stats import late_growth  # noqa: E402
 
@@ -165,7 +165,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         "",
         "## The load",
         "",
-        *_table(
+        *markdown_table(
             ["orders finished (confirmed)", "took", "sagas/s", "p50 / p95 / p99 ms", "CPU ms/saga"]
             + ["problems"],
             [
@@ -173,8 +173,8 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
                     f"{soak.finished:,} ({soak.confirmed:,})",
                     f"{end - start:,.0f} s",
                     f"{soak.sagas_per_second:.1f}",
-                    f"{_ms(soak.p(50))} / {_ms(soak.p(95))} / {_ms(soak.p(99))}",
-                    _ms(soak.cpu_ms_per_saga),
+                    percentiles(soak),
+                    format_ms(soak.cpu_ms_per_saga),
                     "; ".join(soak.problems) or "none",
                 ]
             ],
@@ -188,7 +188,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         "the mean over the last tenth against the mean around the middle (45-55 %), "
         f"levelled off if under {LEVEL * 100:.0f} %.",
         "",
-        *_table(header, levels),
+        *markdown_table(header, levels),
         "",
         "The row count follows the throughput (the instances that ended within the retention "
         "time are kept); rows per saga ended in that time stay flat while the purge keeps up.",
@@ -201,7 +201,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         "",
         "### RSS by process (MiB)",
         "",
-        *_table(["process", *header[1:]], by_process),
+        *markdown_table(["process", *header[1:]], by_process),
         "",
         "![memory](memory.png)",
         "",
@@ -211,7 +211,7 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         "",
         "## Machine, versions, settings",
         "",
-        *_table(["", ""], [[k, v] for part in context.values() for k, v in part.items()]),
+        *markdown_table(["", ""], [[k, v] for part in context.values() for k, v in part.items()]),
         "",
     ]
     return "\n".join(lines)

@@ -11,14 +11,14 @@ import time
 import urllib.request
 
 from deploy.stack.paths import ROOT
-from deploy.stack.runner import _alive, _records
+from deploy.stack.records import alive, records
 
 ORDER_METRICS = "http://127.0.0.1:8001/metrics"
 BASELINE_PREFIX = "bench-baseline"
 
 
 def running() -> bool:
-    return any(_alive(r) for r in _records())
+    return any(alive(r) for r in records())
 
 
 def up(extra_env: dict[str, str] | None = None) -> None:
@@ -36,8 +36,8 @@ def stack_pids() -> dict[str, int]:
     """Every recorded process of the stack that is alive, by name (the baseline's left out)."""
     return {
         r["name"]: r["pid"]
-        for r in _records()
-        if not r["name"].startswith(BASELINE_PREFIX) and _alive(r)
+        for r in records()
+        if not r["name"].startswith(BASELINE_PREFIX) and alive(r)
     }
 
 

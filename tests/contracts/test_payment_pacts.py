@@ -11,7 +11,7 @@ from pact import match
 
 from apps.common.dapr import DaprClient
 from tests.contracts.pacts import invoke_path, new_pact, write
-from workflows.activities import saga_activities
+from workflows.activities import SagaActivities
 from workflows.steps import Activity
 
 PAYMENTS, JSON = "payment-service", "application/json"
@@ -89,11 +89,18 @@ def test_order_service_to_payment_service():
     with pact.serve() as mock:
         sidecar = DaprClient()
         sidecar.http = httpx.Client(base_url=str(mock.url), timeout=10)
-        activities = saga_activities(SagaRecordsInMemory(), sidecar)
+        activities = SagaActivities(SagaRecordsInMemory(), sidecar).by_name()
         take, refund = activities[Activity.TAKE_PAYMENT], activities[Activity.REFUND_PAYMENT]
 
         def order(order_id: str, customer: str = CUSTOMER) -> dict:
-            return {"orderId": order_id, "customerId": customer, "totalAmount": "25.00"}
+            return {
+                "orderId": order_id,
+                "customerId": customer,
+                "totalAmount": "25.00",
+                "items": [{"productId": "book", "quantity": 1}],
+                "stockTimeoutSeconds": 30.0,
+                "paymentDeadlineSeconds": 20.0,
+            }
 
         charged = take(None, order("o-charge"))
         assert charged["status"] == "CHARGED" and charged["confirmed"] is False

@@ -19,7 +19,7 @@ import pytest
 from apps.gateway.settings import TokenSettings
 from apps.gateway.tokens import Role
 from deploy.stack.paths import ROOT
-from deploy.stack.runner import _alive, _records
+from deploy.stack.records import alive, records
 from tests.integration.helpers import client_for
 
 GATEWAY = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8080')}/api/v1"
@@ -48,7 +48,7 @@ def stack() -> Iterator[None]:
     signing_key = TokenSettings.from_env().private_key_file
     if not signing_key.is_file():
         pytest.exit(f"no development signing key at {signing_key}: run `make setup`", returncode=1)
-    already_running = any(_alive(r) for r in _records())
+    already_running = any(alive(r) for r in records())
     if not already_running:
         _stack("up")
     yield

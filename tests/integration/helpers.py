@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from apps.gateway.devtoken import issue
 from apps.gateway.tokens import Role
 from deploy.stack.infra import HOST, POSTGRES_PORT
-from deploy.stack.runner import _records
+from deploy.stack.records import records
 from deploy.stack.secrets import postgres_password
 
 TERMINAL = {"CONFIRMED", "CANCELLED"}
@@ -147,7 +147,7 @@ def payments(api: httpx.Client, order_id: str) -> list[dict]:
 @contextmanager
 def paused(name: str) -> Iterator[None]:
     """The stack's process `name` stopped (SIGSTOP) for the block, then resumed."""
-    pid = next(r["pid"] for r in _records() if r["name"] == name)
+    pid = next(r["pid"] for r in records() if r["name"] == name)
     os.kill(pid, signal.SIGSTOP)
     try:
         yield

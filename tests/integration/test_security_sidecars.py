@@ -23,7 +23,7 @@ from deploy.stack.identity import (
 )
 from deploy.stack.infra import POSTGRES_PORT
 from deploy.stack.paths import LOG_DIR
-from deploy.stack.runner import _alive, _records
+from deploy.stack.records import alive, records
 from deploy.stack.secrets import (
     TOKENS_FILE,
     app_headers,
@@ -291,7 +291,7 @@ def test_order_service_may_charge(api, unique):
 
 
 def test_postgres_wants_its_password(stack):
-    if not any(r["name"] == "postgres" and _alive(r) for r in _records()):
+    if not any(r["name"] == "postgres" and alive(r) for r in records()):
         pytest.skip("PostgreSQL runs in the postgres profile only")
     import psycopg
 

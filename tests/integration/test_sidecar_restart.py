@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import httpx
 
-from deploy.stack.runner import _records, start_one, stop_one
+from deploy.stack.records import records
+from deploy.stack.runner import start_one, stop_one
 from tests.integration.helpers import (
     balance,
     fund,
@@ -33,7 +34,7 @@ def worker_check() -> str:
 
 
 def signal_process(name: str, sig: signal.Signals) -> None:
-    os.kill(next(r["pid"] for r in _records() if r["name"] == name), sig)
+    os.kill(next(r["pid"] for r in records() if r["name"] == name), sig)
 
 
 def all_ready() -> bool:

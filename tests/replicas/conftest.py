@@ -15,7 +15,8 @@ import pytest
 
 from apps.gateway.tokens import Role
 from deploy.stack.paths import ROOT
-from deploy.stack.runner import MODE_FILE, _alive, _records
+from deploy.stack.records import alive, records
+from deploy.stack.runner import MODE_FILE
 from tests.chaos.stack import GATEWAY_RATE, SAGA_TIMEOUTS
 from tests.integration.helpers import client_for
 
@@ -33,7 +34,7 @@ def _running_replicas() -> int:
 @pytest.fixture(scope="session")
 def replicas() -> Iterator[int]:
     """How many instances of each replicated app run (at least 2)."""
-    running = any(_alive(r) for r in _records())
+    running = any(alive(r) for r in records())
     if running:
         count = _running_replicas()
         if count < 2:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from apps.order_service.admission import AdmissionSettings, SagaAdmission
+from apps.order_service.settings import OrderServiceSettings
 
 
 class Counts:
@@ -29,7 +30,16 @@ class Clock:
 
 
 def admission(counts: Counts, clock: Clock, limit: int) -> SagaAdmission:
-    return SagaAdmission(counts, AdmissionSettings(max_in_flight=limit, refresh_seconds=0.2), clock)
+    return SagaAdmission(
+        counts,
+        AdmissionSettings(
+            max_in_flight=limit,
+            retry_after_seconds=1,
+            latency_target_seconds=None,
+            refresh_seconds=0.2,
+        ),
+        clock,
+    )
 
 
 def admitted(gate: SagaAdmission, tries: int) -> list[bool]:
@@ -57,19 +67,25 @@ def test_a_new_count_admits_again_once_sagas_have_ended():
     assert counts.reads == 2
 
 
+def settings_from(env: dict[str, str]) -> AdmissionSettings:
+    return OrderServiceSettings.from_env(env).admission()
+
+
 def test_settings_come_from_the_environment_and_refuse_nonsense():
-    settings = AdmissionSettings.from_env(
-        {"MAX_SAGAS_IN_FLIGHT": "25", "ADMISSION_RETRY_AFTER_SECONDS": "2"}
-    )
+    settings = settings_from({"MAX_SAGAS_IN_FLIGHT": "25", "ADMISSION_RETRY_AFTER_SECONDS": "2"})
     assert (settings.max_in_flight, settings.retry_after_seconds) == (25, 2)
-    assert AdmissionSettings.from_env({}).max_in_flight == 200
+    assert settings_from({}).max_in_flight == 200
     with pytest.raises(ValueError):
-        AdmissionSettings.from_env({"MAX_SAGAS_IN_FLIGHT": "0"})
+        settings_from({"MAX_SAGAS_IN_FLIGHT": "0"})
 
 
 def test_with_a_latency_target_the_bound_adapts_to_what_ends():
     settings = AdmissionSettings(
-        max_in_flight=50, refresh_seconds=0.2, latency_target_seconds=0.7, min_in_flight=4
+        max_in_flight=50,
+        retry_after_seconds=1,
+        refresh_seconds=0.2,
+        latency_target_seconds=0.7,
+        min_in_flight=4,
     )
     counts, clock = Counts(in_flight=0), Clock()
     gate = SagaAdmission(counts, settings, clock)
@@ -92,8 +108,8 @@ def test_with_a_latency_target_the_bound_adapts_to_what_ends():
 
 
 def test_the_latency_target_comes_from_the_environment():
-    settings = AdmissionSettings.from_env({"SAGA_LATENCY_TARGET_SECONDS": "0.7"})
+    settings = settings_from({"SAGA_LATENCY_TARGET_SECONDS": "0.7"})
     assert settings.latency_target_seconds == 0.7
-    assert AdmissionSettings.from_env({}).latency_target_seconds is None
+    assert settings_from({}).latency_target_seconds is None
     with pytest.raises(ValueError):
-        AdmissionSettings.from_env({"SAGA_LATENCY_TARGET_SECONDS": "-1"})
+        settings_from({"SAGA_LATENCY_TARGET_SECONDS": "-1"})

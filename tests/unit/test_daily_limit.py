@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from apps.common.contracts import PlaceOrder
-from apps.order_service import orders, spending
-from apps.order_service.store import utcnow
+from apps.order_service import commands, spending
+from apps.order_service.store import Order, utcnow
 from tests.unit.fake_workflow import FakeWorkflowContext, drive
 from tests.unit.test_order_saga import CHARGED, ORDER, REFUNDED, STEPS
 from workflows.limits import daily_limit, limit_verdict
@@ -99,7 +99,7 @@ def place(db, customer: str, price: str) -> str:
         "customerId": customer,
         "items": [{"productId": "book", "quantity": 1, "unitPrice": price}],
     }
-    row, _new = orders.place_order(db, PlaceOrder.model_validate(body), None, None)
+    row, _new = commands.place_order(db, PlaceOrder.model_validate(body), None, None)
     return row.order_id
 
 
@@ -109,7 +109,7 @@ def test_spent_counts_the_customers_orders_of_the_window_but_cancelled_ones_and_
     cancelled = place(sqlite_db, "alice", "1000.00")
     place(sqlite_db, "bob", "7.00")
     with sqlite_db.session() as s:
-        row = s.get(orders.Order, cancelled)
+        row = s.get(Order, cancelled)
         row.status = "CANCELLED"
         s.add(row)
         s.commit()

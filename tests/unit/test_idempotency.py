@@ -3,7 +3,7 @@
 import pytest
 
 from apps.common.contracts import PlaceOrder
-from apps.order_service import orders
+from apps.order_service import commands, errors, views
 
 
 def request(customer: str, price: object, quantity: int = 2) -> PlaceOrder:
@@ -12,15 +12,17 @@ def request(customer: str, price: object, quantity: int = 2) -> PlaceOrder:
 
 
 def place(db, order: PlaceOrder, key: str | None):
-    return orders.place_order(db, order, key, None)
+    return commands.place_order(db, order, key, None)
 
 
 def test_one_request_written_two_ways_hashes_the_same():
-    assert orders.request_hash(request("c1", 12.5)) == orders.request_hash(request("c1", "12.50"))
-    assert orders.request_hash(request("c1", "12.50")) != orders.request_hash(
+    assert commands.request_hash(request("c1", 12.5)) == commands.request_hash(
+        request("c1", "12.50")
+    )
+    assert commands.request_hash(request("c1", "12.50")) != commands.request_hash(
         request("c1", "12.51")
     )
-    assert orders.request_hash(request("c1", "1")) != orders.request_hash(request("c2", "1"))
+    assert commands.request_hash(request("c1", "1")) != commands.request_hash(request("c2", "1"))
 
 
 def test_a_replay_written_differently_returns_the_same_order(sqlite_db):
@@ -38,11 +40,11 @@ def test_a_key_belongs_to_its_customer(sqlite_db):
 
 def test_the_same_key_with_another_request_is_a_conflict(sqlite_db):
     place(sqlite_db, request("alice", "1.00"), "k1")
-    with pytest.raises(orders.IdempotencyConflict):
+    with pytest.raises(errors.IdempotencyConflict):
         place(sqlite_db, request("alice", "1.00", quantity=3), "k1")
 
 
 def test_large_totals_are_stored_exactly(sqlite_db):
     row, _ = place(sqlite_db, request("alice", "1000000.00", quantity=30), None)
     assert row.total_cents == 3_000_000_000
-    assert orders.order_view(sqlite_db, row)["totalAmount"] == "30000000.00"
+    assert views.order_view(sqlite_db, row)["totalAmount"] == "30000000.00"

@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 
 from apps.common.contracts import PlaceOrder
 from apps.common.problems import install_problem_handlers
-from apps.order_service import orders, routes
-from apps.order_service.saga_records import SagaRecordsInDb
+from apps.order_service import commands, routes
+from apps.order_service.errors import install_order_errors
+from apps.order_service.saga_record import SagaRecordsInDb
 from apps.order_service.watch import OrderWatch
 
 
@@ -33,8 +34,16 @@ class AdmitsAll:
 def client(db, watch: OrderWatch) -> TestClient:
     app = FastAPI()
     install_problem_handlers(app)
-    sagas, admission = SagasNotRun(), AdmitsAll()
-    app.include_router(routes.api_router(db, sagas, admission, watch))  # type: ignore[arg-type]
+    install_order_errors(app)
+    app.include_router(routes.router)
+    app.dependency_overrides.update(
+        {
+            routes.database: lambda: db,
+            routes.sagas: SagasNotRun,
+            routes.admission: AdmitsAll,
+            routes.watch: lambda: watch,
+        }
+    )
     return TestClient(app)
 
 
@@ -42,7 +51,7 @@ ORDER = {"customerId": "alice", "items": [{"productId": "book", "quantity": 1, "
 
 
 def open_order(db) -> str:
-    row, _ = orders.place_order(db, PlaceOrder.model_validate(ORDER), None, None)
+    row, _ = commands.place_order(db, PlaceOrder.model_validate(ORDER), None, None)
     return row.order_id
 
 

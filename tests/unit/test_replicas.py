@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from apps.common.db import make_engine
+from apps.common.settings import Settings
 from deploy.stack import replicas as rep
 from deploy.stack import services
 from deploy.stack.chaos import KAFKA_CHAOS_PORT, KAFKA_PROXY_PORT, POSTGRES_PROXY_PORT
@@ -111,9 +112,9 @@ def fixed_ports_of_one_replica() -> set[int]:
 
 
 def readme_port_table() -> set[int]:
-    """Every port the README's port table names, but the replicas' own row."""
-    text = (ROOT / "README.md").read_text()
-    table = text.split("### Ports (all on 127.0.0.1)", 1)[1].split("\n\n", 2)[1]
+    """Every port the port table (docs/operations.md) names, but the replicas' own row."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    table = text.split("## Ports (all on 127.0.0.1)", 1)[1].split("\n\n", 2)[1]
     ports: set[int] = set()
     for row in table.splitlines():
         if "replicas" in row.lower():
@@ -140,7 +141,9 @@ def test_instance_ports_clash_with_nothing(fake_run: None) -> None:
 
 def test_readme_states_the_offset_scheme() -> None:
     row = next(
-        ln for ln in (ROOT / "README.md").read_text().splitlines() if ln.startswith("| replicas")
+        ln
+        for ln in (ROOT / "docs" / "operations.md").read_text().splitlines()
+        if ln.startswith("| replicas")
     )
     assert f"+ {rep.PORT_STEP} × (k - 1)" in row
 
@@ -170,11 +173,11 @@ def test_the_engine_takes_the_pool_from_the_environment(monkeypatch: pytest.Monk
     url = "postgresql://u:p@127.0.0.1:1/x"  # never connected: the pool is made lazily
     monkeypatch.delenv("DB_POOL_SIZE", raising=False)
     monkeypatch.delenv("DB_MAX_OVERFLOW", raising=False)
-    engine = make_engine(url)
+    engine = make_engine(url, settings=Settings())
     assert (engine.pool.size(), engine.pool._max_overflow) == (10, 10)  # type: ignore[attr-defined]
     monkeypatch.setenv("DB_POOL_SIZE", "5")
     monkeypatch.setenv("DB_MAX_OVERFLOW", "6")
-    engine = make_engine(url)
+    engine = make_engine(url, settings=Settings())
     assert (engine.pool.size(), engine.pool._max_overflow) == (5, 6)  # type: ignore[attr-defined]
 
 

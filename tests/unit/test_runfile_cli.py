@@ -2,7 +2,7 @@
 module proxy refuses github.com/dapr/cli): every field must be one the CLI v1.18 knows, with its
 type; the paths it resolves must exist; and the daprd command line and app environment the CLI
 would derive from each app must agree with what deploy/stack starts (ports above all) and with
-the README's port table.
+the port table of docs/operations.md.
 
 The schema below restates the CLI v1.18.0 structs (pkg/runfileconfig/run_file_config.go and
 pkg/standalone/run.go: RunFileConfig, App, RunConfig, SharedRunConfig): each yaml key, its Go
@@ -225,8 +225,10 @@ def test_cli_and_runner_give_each_app_the_same_ports(runner_pairs) -> None:
 
 
 def readme_range(label: str) -> list[list[int]]:
-    """The port ranges of a row of the README's port table, e.g. 3500-3504 / 20100-20104."""
-    row = next(ln for ln in (ROOT / "README.md").read_text().splitlines() if label in ln)
+    """The port ranges of a row of docs/operations.md's port table, e.g. 3500-3504 / 20100-20104."""
+    row = next(
+        ln for ln in (ROOT / "docs" / "operations.md").read_text().splitlines() if label in ln
+    )
     cell = row.split("|")[2]
     ranges = []
     for part in cell.split("/"):
@@ -243,7 +245,9 @@ def test_ports_are_the_readmes_table() -> None:
     assert [a["daprGRPCPort"] for a in apps] == grpc
     assert [a["metricsPort"] for a in apps] == metrics
     assert [a["daprInternalGRPCPort"] for a in apps] == internal
-    listed = re.search(r"\| (\d+), (\d+), (\d+), (\d+), (\d+) \|", (ROOT / "README.md").read_text())
+    listed = re.search(
+        r"\| (\d+), (\d+), (\d+), (\d+), (\d+) \|", (ROOT / "docs" / "operations.md").read_text()
+    )
     assert listed and [a["appPort"] for a in apps] == [int(p) for p in listed.groups()]
 
 

@@ -1,10 +1,12 @@
 """Prints the runtime part of requirements.lock: the project's dependencies
 (pyproject.toml [project].dependencies) and everything they need, with their hashes.
 
-The lock (`uv export --all-groups`) also holds the dev group (pytest, ruff, Playwright,
-matplotlib...). Each entry's `# via` comment names what needs it, and uv marks the project's
-own dependencies `via order-platform`; dev-only roots have no `via`. So the runtime set is
-what is reachable from the project through those edges. pip --require-hashes then refuses
+The lock (`make lock`: `uv pip compile` of pyproject.toml with the dev group) also holds the dev
+group (pytest, ruff, mypy, Playwright, matplotlib...). Each entry's `# via` comment names what
+needs it: the project's own dependencies say `order-platform (pyproject.toml)`, the dev group's
+roots `order-platform (pyproject.toml:dev)` (a lock exported by `uv export`, as before, says
+`order-platform` and leaves dev roots without one). So the runtime set is what is reachable
+from the project, not from its dev group, through those edges. pip --require-hashes then refuses
 the install if a dependency were missing from what this prints.
 
 Usage: python3 runtime_requirements.py requirements.lock > runtime.txt (stdlib only)."""
@@ -44,7 +46,15 @@ def needed_by(lines: list[str]) -> set[str]:
                 names.add(rest)
         elif in_via and text.startswith("#"):
             names.add(text.lstrip("#").strip())
-    return {normalise(n.split(" ")[0]) for n in names}
+    return {edge(n) for n in names}
+
+
+def edge(via: str) -> str:
+    """`pkg`, `order-platform (pyproject.toml)` or `order-platform (pyproject.toml:dev)`: the
+    package, or for a dependency group the project and its group (never the project itself)."""
+    name, _, source = via.partition(" ")
+    group = source.strip("()").partition(":")[2]
+    return f"{normalise(name)}:{group}" if group else normalise(name)
 
 
 def normalise(name: str) -> str:

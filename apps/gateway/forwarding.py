@@ -1,0 +1,143 @@
+"""How the gateway reaches the services that own the data: Dapr service invocation through its
+sidecar (`Sidecar`, from the app's state), the owner's answer relayed as it is (503 when the
+owner cannot be reached, 502 when it failed), and the ownership checks that make another
+customer's order or account look absent."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from apps.common.contracts import PlaceOrder, SetFunds, SetStock
+from apps.common.dapr import AsyncDaprClient, SidecarError
+from apps.common.problems import PROBLEM_JSON, Problem, problem_response
+from apps.gateway.tokens import Principal
+
+ORDERS, INVENTORY, PAYMENTS, NOTIFICATIONS = (
+    "order-service",
+    "inventory-service",
+    "payment-service",
+    "notification-service",
+)
+log = logging.getLogger(__name__)
+MAX_ROW_ID = 2**31 - 1
+
+
+async def sidecar(request: Request) -> AsyncDaprClient:  # async: see auth.caller
+    client: AsyncDaprClient = request.app.state.dapr
+    return client
+
+
+Sidecar = Annotated[AsyncDaprClient, Depends(sidecar)]
+
+
+async def call(
+    dapr: AsyncDaprClient,
+    app_id: str,
+    path: str,
+    *,
+    verb: str = "GET",
+    body: bytes | None = None,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """The owner's answer; 503 if it cannot be reached, 502 if it failed."""
+    hdrs = {"content-type": "application/json", **(headers or {})}
+    try:
+        upstream = await dapr.invoke(
+            app_id, path, verb=verb, body=body, params=params, headers=hdrs
+        )
+    except SidecarError as exc:
+        raise Problem(503, "Service unavailable", f"{app_id} cannot be reached") from exc
+    if upstream.status_code == 503 and "retry-after" in upstream.headers:
+        return upstream  # the owner sheds load (admission control): relayed with Retry-After
+    if upstream.status_code >= 500:
+        # The body says who failed: the owner's problem, or its sidecar's (ERR_DIRECT_INVOKE...).
+        log.warning(
+            "%s %s: %s answered %s: %s",
+            verb,
+            path,
+            app_id,
+            upstream.status_code,
+            upstream.text[:300],
+        )
+        raise Problem(502, "Upstream failure", f"{app_id} answered {upstream.status_code}")
+    return upstream
+
+
+def relay(upstream: httpx.Response) -> Response:
+    passthrough = {
+        k: v for k, v in upstream.headers.items() if k.lower() in ("location", "retry-after")
+    }
+    media = upstream.headers.get("content-type", "application/json")
+    return Response(
+        upstream.content,
+        status_code=upstream.status_code,
+        headers=passthrough,
+        media_type=PROBLEM_JSON if "problem" in media else media,
+    )
+
+
+async def forward(dapr: AsyncDaprClient, app_id: str, path: str, **kwargs: Any) -> Response:
+    return relay(await call(dapr, app_id, path, **kwargs))
+
+
+def json_object(upstream: httpx.Response) -> dict[str, Any]:
+    try:
+        body = upstream.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise Problem(502, "Upstream failure", "the owning service sent an unreadable answer")
+    return body
+
+
+# The owners' own 404s, word for word: someone else's order or account must look absent.
+def order_not_found(order_id: str) -> Response:
+    return problem_response(404, "Order not found", f"no order {order_id}")
+
+
+def account_not_found(customer_id: str) -> Response:
+    return problem_response(404, "Account not found", f"no account for {customer_id}")
+
+
+async def own_order(
+    dapr: AsyncDaprClient, principal: Principal, order_id: str, wait_seconds: float = 0
+) -> httpx.Response | Response:
+    """The order's answer from order-service, or a 404 if it is someone else's. With
+    `wait_seconds`, order-service answers once the order has settled; it is told whose order
+    may be waited for, so that another customer's order is not found at once, not after a
+    wait that would tell it exists."""
+    params = {"waitSeconds": f"{wait_seconds:g}"} if wait_seconds else {}
+    if wait_seconds and not principal.is_admin:
+        params["customerId"] = principal.subject
+    upstream = await call(dapr, ORDERS, f"orders/{order_id}", params=params or None)
+    if upstream.status_code != 200 or principal.is_admin:
+        return upstream
+    owner = json_object(upstream).get("customerId")
+    if not isinstance(owner, str):
+        raise Problem(502, "Upstream failure", f"{ORDERS} sent an order without its customer")
+    return upstream if principal.may_act_for(owner) else order_not_found(order_id)
+
+
+async def own_items(
+    dapr: AsyncDaprClient, principal: Principal, app_id: str, path: str, params: dict[str, str]
+) -> Response:
+    """A list answer (`items`) with only the caller's own items for a customer."""
+    upstream = await call(dapr, app_id, path, params=params)
+    if principal.is_admin or upstream.status_code != 200:
+        return relay(upstream)
+    body = json_object(upstream)
+    items = body.get("items")
+    if not isinstance(items, list):
+        raise Problem(502, "Upstream failure", f"{app_id} sent no list of items")
+    mine = [i for i in items if isinstance(i, dict) and i.get("customerId") == principal.subject]
+    return JSONResponse({**body, "items": mine})
+
+
+def body_of(model: PlaceOrder | SetStock | SetFunds) -> bytes:
+    return model.model_dump_json(by_alias=True).encode()
