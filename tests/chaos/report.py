@@ -59,7 +59,8 @@ class Session:
 
     @property
     def path(self) -> Path:
-        return RESULTS_DIR / f"{self.profile}-{self.size}.json"
+        slug = self.profile.replace(", ", "-").replace(" ", "-")  # `sqlite, 3 brokers`
+        return RESULTS_DIR / f"{slug}-{self.size}.json"
 
     def save(self) -> None:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
