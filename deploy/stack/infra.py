@@ -23,6 +23,7 @@ from deploy.stack.kafka import (
     broker_properties,
     cluster,
     format_argv,
+    lag_exporter_service,
     work_dir,
 )
 from deploy.stack.kafka_admin import (
@@ -325,6 +326,7 @@ def infra_services(
     zipkin_home = cache_dir / f"zipkin-{versions['ZIPKIN_VERSION']}"
     services = [_kafka(run_dir, kafka_home, b, chaos) for b in cluster(kafka_brokers)]
     services.append(_zipkin(run_dir, zipkin_home))
+    services.append(lag_exporter_service(run_dir / "logs", kafka_brokers))
     if profile == "postgres":
         services.append(_postgres(run_dir))
     return services

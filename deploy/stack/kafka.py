@@ -19,12 +19,16 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.stack.paths import ROOT
+from deploy.stack.process import Service, port_open
+
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9095  # not the usual 9093, which another component of the stack uses
 KAFKA_CHAOS_PORT = 9094  # chaos mode: an extra listener, reached only through Toxiproxy
 PROXY_OFFSET = 10000  # a Toxiproxy port is its upstream's plus this
 BROKER_PORT_STEP = 200  # clear of the sidecars' metrics ports (9190-9194, 9201-9223)
 BROKER_COUNTS = (1, 3)
+LAG_EXPORTER_PORT = 9308  # danielqsj/kafka_exporter's usual port, same series names
 HOST = "127.0.0.1"
 
 TOPICS = [
@@ -178,3 +182,26 @@ def format_argv(broker: Broker, run_dir: Path, props: Path) -> list[str]:
     if broker.count == 1:
         return ["format", "--standalone", "-t", kafka_cluster_id(), "-c", str(props)]
     return ["format", "-t", shared_cluster_id(run_dir), "-c", str(props)]
+
+
+def lag_exporter_service(log_dir: Path, count: int) -> Service:
+    """Consumer lag per group and topic for Prometheus and the console (deploy/lag_exporter.py),
+    on LAG_EXPORTER_PORT; a scrape while Kafka does not answer says scrape_success 0."""
+    root = ROOT
+    return Service(
+        name="kafka-lag-exporter",
+        argv=[
+            str(root / ".venv" / "bin" / "python"),
+            "-m",
+            "deploy.lag_exporter",
+            "--bootstrap",
+            bootstrap(count),
+            "--port",
+            str(LAG_EXPORTER_PORT),
+        ],
+        log=log_dir / "kafka-lag-exporter.log",
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"},
+        ready=lambda: port_open(LAG_EXPORTER_PORT),
+        ports=[LAG_EXPORTER_PORT],
+    )

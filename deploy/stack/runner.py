@@ -37,7 +37,7 @@ from deploy.stack.identity import (
     trust_anchors,
 )
 from deploy.stack.infra import infra_services
-from deploy.stack.kafka import bootstrap, brokers_from_env
+from deploy.stack.kafka import LAG_EXPORTER_PORT, bootstrap, brokers_from_env
 from deploy.stack.paths import CACHE_DIR, LOG_DIR, PID_DIR, ROOT, RUN_DIR
 from deploy.stack.process import Service, http_ok, port_bindable, port_open
 from deploy.stack.replicas import replicas_from_env, with_replicas
@@ -59,6 +59,7 @@ START_ATTEMPTS = 3
 PORT_WAIT_SECONDS = 65.0
 LISTENER_WAIT_SECONDS = 5.0
 GRACEFUL_STOP_SECONDS = 60.0
+LAG_METRICS = f"http://127.0.0.1:{LAG_EXPORTER_PORT}/metrics"
 
 
 class StackError(Exception):
@@ -305,7 +306,7 @@ def up() -> int:
         "(sign in with `make -s token SUB=ops ROLE=admin`)"
     )
     print("    zipkin:  http://127.0.0.1:9411/zipkin/")
-    print(f"    kafka:   {bootstrap(kafka_brokers)}")
+    print(f"    kafka:   {bootstrap(kafka_brokers)}; consumer lag: {LAG_METRICS}")
     if chaos:
         routes = ", ".join(
             f"{n} {lp}->{u}" for n, (lp, u) in proxies(profile, kafka_brokers).items()
