@@ -81,6 +81,7 @@ class OpsSettings:
 
     app_urls: dict[str, str]
     breaker_metrics_url: str
+    lag_metrics_url: str  # the lag exporter's /metrics (deploy/lag_exporter.py)
     log_dir: Path
     zipkin_ui: str
     sample_seconds: float  # how often the saga metrics are sampled; 0: never
@@ -97,6 +98,7 @@ class OpsSettings:
             app_urls=urls,
             breaker_metrics_url=env.get("OPS_BREAKER_METRICS_URL")
             or "http://127.0.0.1:9191/metrics",
+            lag_metrics_url=env.get("OPS_LAG_METRICS_URL") or "http://127.0.0.1:9308/metrics",
             log_dir=Path(env.get("OPS_LOG_DIR") or REPO_ROOT / ".run" / "logs"),
             zipkin_ui=(env.get("ZIPKIN_UI_URL") or "http://127.0.0.1:9411/zipkin").rstrip("/"),
             sample_seconds=float(env.get("OPS_SAMPLE_SECONDS") or 10),
