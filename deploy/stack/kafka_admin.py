@@ -13,7 +13,7 @@ from pathlib import Path
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
-from deploy.stack.kafka import bootstrap, replication
+from deploy.stack.kafka import Broker, bootstrap, cluster, replication
 
 JAVA = shutil.which("java") or "java"
 # Kafka's command-line tools are short-lived: small heap, quick start-up.
@@ -30,10 +30,12 @@ def live_brokers(servers: str, timeout: float = 2.0) -> set[int]:
 
 
 def kafka_answers(count: int = 1, node_id: int | None = None) -> bool:
-    """True once the cluster serves metadata with every broker in it (or, given node_id, that
-    broker): a broker is in the metadata once it registered and was unfenced."""
+    """True once the cluster serves metadata with every broker in it; given node_id, once that
+    broker itself answers and is in it (registered and unfenced: a broker just killed stays
+    in the metadata until its session times out, so the metadata alone is not enough)."""
+    servers = Broker(node_id, count).address if node_id else bootstrap(count)
     try:
-        live = live_brokers(bootstrap(count))
+        live = live_brokers(servers)
     except KafkaException:
         return False
     wanted = {node_id} if node_id else set(range(1, count + 1))
@@ -91,15 +93,17 @@ def kafka_tool_argv(kafka_home: Path, main_class: str, *args: str) -> list[str]:
     ]
 
 
-def under_replicated(kafka_home: Path, count: int) -> list[str]:
+def under_replicated(kafka_home: Path, count: int, skip: str = "") -> list[str]:
     """Kafka's own answer (kafka-topics --describe --under-replicated-partitions): one line per
     partition whose in-sync replicas are fewer than its replicas; none when all caught up.
-    RuntimeError if the tool fails (e.g. no broker answers)."""
+    skip: a broker (by name) not to ask, e.g. a paused one. RuntimeError if the tool fails
+    (e.g. no broker answers)."""
+    servers = ",".join(b.address for b in cluster(count) if b.name != skip)
     argv = kafka_tool_argv(
         kafka_home,
         "org.apache.kafka.tools.TopicCommand",
         "--bootstrap-server",
-        bootstrap(count),
+        servers,
         "--describe",
         "--under-replicated-partitions",
     )

@@ -481,6 +481,14 @@ def down(quiet: bool = False) -> int:
     return 0
 
 
+def running_pid(name: str) -> int:
+    """The PID (and process group) of one process of the running stack; KeyError if none."""
+    for rec in _records():
+        if rec["name"] == name and _alive(rec):
+            return rec["pid"]
+    raise KeyError(f"{name} is not running")
+
+
 def stop_one(name: str, graceful: bool = False) -> None:
     """Stops one process of the running stack (for chaos tests), keeping its record: SIGKILL,
     or with graceful SIGTERM and up to GRACEFUL_STOP_SECONDS to exit (a Kafka broker's

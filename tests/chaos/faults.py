@@ -18,7 +18,14 @@ from typing import Protocol
 import httpx
 
 from deploy.stack.runner import StackError, _records, start_one, stop_one
-from tests.chaos.broker_faults import NotInSync, after_broker_fault, is_broker, rolling_restart
+from tests.chaos.broker_faults import (
+    BROKER_DOWN_SECONDS,
+    NotInSync,
+    is_broker,
+    kill_broker,
+    pause_broker,
+    rolling_restart,
+)
 
 APPS = ["gateway", "order-service", "inventory-service", "payment-service", "notification-service"]
 KILL_DOWN_SECONDS = 5.0  # how long a killed process stays dead before it is started again
@@ -63,6 +70,7 @@ class ToxiproxyClient(Protocol):
 class Fault:
     kind: str  # one of KINDS
     target: str  # a process of the stack, or a Toxiproxy proxy
+    of_cluster: bool = False  # a broker of KAFKA_BROKERS=3 (tests/chaos/broker_faults.py)
 
     @property
     def name(self) -> str:
@@ -74,6 +82,8 @@ class Fault:
 
     def expected_seconds(self, pause_seconds: float) -> float:
         """Roughly how long the fault lasts, to spread the load around it."""
+        if self.of_cluster and self.kind in ("kill", "pause"):
+            return BROKER_DOWN_SECONDS + 15.0  # a broker of three (broker_faults.py)
         return {
             "kill": KILL_DOWN_SECONDS + (25.0 if self.target in ("kafka", "postgres") else 5.0),
             "pause": pause_seconds,
@@ -85,7 +95,11 @@ class Fault:
 def broker_faults() -> list[Fault]:
     """KAFKA_BROKERS=3: one broker killed and restarted (broker 1, first in every bootstrap
     list), another paused, then all three restarted one after the other."""
-    return [Fault("kill", "kafka"), Fault("pause", "kafka-2"), Fault("rolling", "kafka")]
+    return [
+        Fault("kill", "kafka", of_cluster=True),
+        Fault("pause", "kafka-2", of_cluster=True),
+        Fault("rolling", "kafka", of_cluster=True),
+    ]
 
 
 def catalogue(profile: str, kafka_brokers: int = 1) -> list[Fault]:
@@ -160,12 +174,14 @@ def inject(
 
 def _process_fault(fault: Fault, pause_seconds: float, kafka_brokers: int) -> str:
     """A kill, pause or rolling restart; returns its note."""
+    broker = kafka_brokers > 1 and is_broker(fault.target)
     if fault.kind == "rolling":
         return rolling_restart(kafka_brokers, restart)
-    note = _kill(fault.target) if fault.kind == "kill" else _pause(fault.target, pause_seconds)
-    if kafka_brokers > 1 and is_broker(fault.target):
-        note = after_broker_fault(kafka_brokers, note)
-    return note
+    if fault.kind == "kill":
+        return kill_broker(fault.target, kafka_brokers, restart) if broker else _kill(fault.target)
+    if broker:
+        return pause_broker(fault.target, kafka_brokers)
+    return _pause(fault.target, pause_seconds)
 
 
 def _kill(name: str) -> str:
