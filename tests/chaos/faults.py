@@ -18,14 +18,7 @@ from typing import Protocol
 import httpx
 
 from deploy.stack.runner import StackError, _records, start_one, stop_one
-from tests.chaos.broker_faults import (
-    BROKER_DOWN_SECONDS,
-    NotInSync,
-    is_broker,
-    kill_broker,
-    pause_broker,
-    rolling_restart,
-)
+from tests.chaos import broker_faults
 
 APPS = ["gateway", "order-service", "inventory-service", "payment-service", "notification-service"]
 KILL_DOWN_SECONDS = 5.0  # how long a killed process stays dead before it is started again
@@ -83,7 +76,7 @@ class Fault:
     def expected_seconds(self, pause_seconds: float) -> float:
         """Roughly how long the fault lasts, to spread the load around it."""
         if self.of_cluster and self.kind in ("kill", "pause"):
-            return BROKER_DOWN_SECONDS + 15.0  # a broker of three (broker_faults.py)
+            return broker_faults.BROKER_DOWN_SECONDS + 15.0  # a broker of three (broker_faults.py)
         return {
             "kill": KILL_DOWN_SECONDS + (25.0 if self.target in ("kafka", "postgres") else 5.0),
             "pause": pause_seconds,
@@ -92,7 +85,7 @@ class Fault:
         }.get(self.kind, NETWORK_SECONDS)
 
 
-def broker_faults() -> list[Fault]:
+def cluster_faults() -> list[Fault]:
     """KAFKA_BROKERS=3: one broker killed and restarted (broker 1, first in every bootstrap
     list), another paused, then all three restarted one after the other."""
     return [
@@ -105,7 +98,7 @@ def broker_faults() -> list[Fault]:
 def catalogue(profile: str, kafka_brokers: int = 1) -> list[Fault]:
     """Every fault, for `make chaos`; with three brokers, the broker faults."""
     if kafka_brokers > 1:
-        return broker_faults()
+        return cluster_faults()
     killed = [*APPS, *(f"{a}/daprd" for a in APPS), "kafka", "placement", "scheduler"]
     proxies = ["kafka"]
     if profile == "postgres":
@@ -125,7 +118,7 @@ def subset(profile: str, kafka_brokers: int = 1) -> list[Fault]:
     the fault this suite was written for (an app's restart is an integration test too). With
     three brokers: the broker faults, each new."""
     if kafka_brokers > 1:
-        return broker_faults()
+        return cluster_faults()
     proxy = "postgres" if profile == "postgres" else "kafka"
     return [
         Fault("kill", "kafka"),
@@ -158,7 +151,7 @@ def inject(
     if fault.kind in PROCESS_KINDS:
         try:
             note = _process_fault(fault, pause_seconds, kafka_brokers)
-        except NotInSync as err:
+        except broker_faults.NotInSync as err:
             raise FaultError(str(err)) from err
     elif fault.kind == "breaker":
         note, effective = _payment_outage(at_least=pause_seconds)
@@ -174,13 +167,15 @@ def inject(
 
 def _process_fault(fault: Fault, pause_seconds: float, kafka_brokers: int) -> str:
     """A kill, pause or rolling restart; returns its note."""
-    broker = kafka_brokers > 1 and is_broker(fault.target)
+    cluster = kafka_brokers > 1 and broker_faults.is_broker(fault.target)
     if fault.kind == "rolling":
-        return rolling_restart(kafka_brokers, restart)
+        return broker_faults.rolling_restart(kafka_brokers, restart)
+    if fault.kind == "kill" and cluster:
+        return broker_faults.kill_broker(fault.target, kafka_brokers, restart)
     if fault.kind == "kill":
-        return kill_broker(fault.target, kafka_brokers, restart) if broker else _kill(fault.target)
-    if broker:
-        return pause_broker(fault.target, kafka_brokers)
+        return _kill(fault.target)
+    if cluster:
+        return broker_faults.pause_broker(fault.target, kafka_brokers)
     return _pause(fault.target, pause_seconds)
 
 
