@@ -81,7 +81,7 @@ class Fault:
             "kill": KILL_DOWN_SECONDS + (25.0 if self.target in ("kafka", "postgres") else 5.0),
             "pause": pause_seconds,
             "breaker": pause_seconds + 4.0,
-            "rolling": 90.0,
+            "rolling": 40.0,  # 3 x (stop 2.4 s, start 2-10 s, in sync < 1 s): measured
         }.get(self.kind, NETWORK_SECONDS)
 
 
