@@ -144,8 +144,8 @@ BROKERS_SECTION = [
     "## Three Kafka brokers (`KAFKA_BROKERS=3`)",
     "",
     "A KRaft cluster of three (replication factor 3, `min.insync.replicas=2`, producers with "
-    "`acks=all`; deploy/stack/kafka.py). Each broker fault is held 35 s, past the broker "
-    "session timeout and the replica lag time; the note gives Kafka's own count of "
+    "`acks=all`; deploy/stack/kafka.py). Each broker fault is held 15 s, past the broker "
+    "session timeout (9 s); the note gives Kafka's own count of "
     "under-replicated partitions (`kafka-topics --describe --under-replicated-partitions`) "
     "while the broker was away, and how long after its return that count reached 0 (the "
     "fault ends then). The rolling restart stops each broker with SIGTERM (controlled "
