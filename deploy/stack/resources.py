@@ -6,9 +6,13 @@ starts, so the stack writes a generated copy instead, and dapr.yaml's stays as i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+
+from deploy.stack.kafka import bootstrap
+from deploy.stack.runfile import AppSpec
 
 
 def with_brokers(paths: list[Path], out_dir: Path, brokers: str, why: str) -> list[Path]:
@@ -32,6 +36,22 @@ def with_brokers(paths: list[Path], out_dir: Path, brokers: str, why: str) -> li
         _write_changed(copy, wanted)
         result.append(copy)
     return result
+
+
+def kafka_resources(paths: list[Path], run_dir: Path, kafka_brokers: int) -> list[Path]:
+    """KAFKA_BROKERS=3 without chaos mode: the pub/sub component names every broker."""
+    why = f"KAFKA_BROKERS={kafka_brokers}"
+    return with_brokers(paths, run_dir / "kafka-resources", bootstrap(kafka_brokers), why)
+
+
+def rewrite_resources(apps: list[AppSpec], rewrite: Callable[[list[Path]], list[Path]]) -> None:
+    """Gives every app the rewritten copy of its resources directories (one copy per set)."""
+    done: dict[tuple[Path, ...], list[Path]] = {}
+    for app in apps:
+        key = tuple(app.resources_paths)
+        if key not in done:
+            done[key] = rewrite(app.resources_paths)
+        app.resources_paths = done[key]
 
 
 def _write_changed(copy: Path, wanted: dict[str, str]) -> None:

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from deploy.stack.chaos import (
@@ -41,7 +40,7 @@ from deploy.stack.kafka import LAG_EXPORTER_PORT, bootstrap, brokers_from_env
 from deploy.stack.paths import CACHE_DIR, LOG_DIR, PID_DIR, ROOT, RUN_DIR
 from deploy.stack.process import Service, http_ok, port_bindable, port_open
 from deploy.stack.replicas import replicas_from_env, with_replicas
-from deploy.stack.resources import with_brokers
+from deploy.stack.resources import kafka_resources, rewrite_resources
 from deploy.stack.runfile import AppSpec, load_runfile
 from deploy.stack.secrets import TOKENS_FILE, forget_tokens, new_tokens, postgres_password
 from deploy.stack.sentry import SENTRY_ADDRESS, sentry_service
@@ -93,30 +92,15 @@ def plan(
         app.env = {**app.env, "KAFKA_BROKERS": bootstrap(kafka_brokers)}
     if not chaos:  # exactly what `dapr run -f dapr.yaml` starts, beside the infrastructure
         if kafka_brokers > 1:
-            _rewrite_resources(apps, lambda paths: kafka_resources(paths, kafka_brokers))
+            rewrite_resources(apps, lambda paths: kafka_resources(paths, RUN_DIR, kafka_brokers))
         pairs = [s for app in apps for s in app_and_sidecar(app, profile)]
         infra = infra_services(profile, RUN_DIR, CACHE_DIR, False, kafka_brokers)
         return [infra, [sentry_service()], control_plane(), pairs], apps
-    _rewrite_resources(apps, lambda paths: chaos_resources(paths, RUN_DIR, kafka_brokers))
+    rewrite_resources(apps, lambda paths: chaos_resources(paths, RUN_DIR, kafka_brokers))
     pairs = [s for app in apps for s in app_and_sidecar(app, profile, POSTGRES_PROXY_PORT)]
     infra = infra_services(profile, RUN_DIR, CACHE_DIR, True, kafka_brokers)
     toxiproxy = toxiproxy_service(profile, RUN_DIR, CACHE_DIR, kafka_brokers)
     return [[toxiproxy], infra, [sentry_service()], control_plane(), pairs], apps
-
-
-def kafka_resources(paths: list[Path], kafka_brokers: int) -> list[Path]:
-    """KAFKA_BROKERS=3 without chaos mode: the pub/sub component names every broker."""
-    why = f"KAFKA_BROKERS={kafka_brokers}"
-    return with_brokers(paths, RUN_DIR / "kafka-resources", bootstrap(kafka_brokers), why)
-
-
-def _rewrite_resources(apps: list[AppSpec], rewrite: Callable[[list[Path]], list[Path]]) -> None:
-    done: dict[tuple[Path, ...], list[Path]] = {}
-    for app in apps:
-        key = tuple(app.resources_paths)
-        if key not in done:
-            done[key] = rewrite(app.resources_paths)
-        app.resources_paths = done[key]
 
 
 # ---- process records -------------------------------------------------------------------
