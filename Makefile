@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint lock logs chaos token contracts bench soak infra k8s-check replicas k8s-setup k8s-up k8s-down k8s-status k8s-node-check images k8s-e2e record-histories
+.PHONY: run up down status test setup lint lock logs chaos lag token contracts bench soak infra k8s-check replicas k8s-setup k8s-up k8s-down k8s-status k8s-node-check images k8s-e2e record-histories
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -34,9 +34,15 @@ test:                 ## install what is missing, then the whole suite on both p
 	@WITH_POSTGRES=1 WITH_KUBE=1 WITH_BROWSER=1 WITH_COMPAT=1 bash deploy/setup/install.sh
 	bash tests/run.sh
 
-chaos:                ## every fault of tests/chaos on both profiles, 200 orders each (long); writes docs/chaos.md
+chaos:                ## every fault of tests/chaos on both profiles, then the KAFKA_BROKERS=3 faults and the lag alert, 200 orders each (long); writes docs/chaos.md
 	@WITH_POSTGRES=1 bash deploy/setup/install.sh
+	@bash deploy/setup/prometheus.sh >/dev/null
 	bash tests/chaos/run.sh
+
+lag:                  ## a consumer paused under load: a real Prometheus fires the lag alert and it clears (tests/lag, about 4 min)
+	@bash deploy/setup/install.sh
+	@bash deploy/setup/prometheus.sh >/dev/null
+	$(PY) -m pytest tests/lag -q -s
 
 replicas:             ## REPLICAS=2 PROFILE=postgres on its own stack: the work spread per instance, one instance killed and restarted (tests/replicas)
 	@WITH_POSTGRES=1 bash deploy/setup/install.sh

@@ -13,7 +13,8 @@
 # (tests/browser: Playwright and Debian's Chromium, profile sqlite, on a stack of their own), a
 # short k6 bench run (loadtests/bench, BENCH_SIZE=subset: fails on errors, orders not completed
 # or a state store not purged, never on latency), then a chaos subset per profile (one fault of
-# each kind, tests/chaos; `make chaos` runs the whole matrix), then the Kubernetes subset (a
+# each kind, tests/chaos; `make chaos` runs the whole matrix) and the three-broker faults
+# (KAFKA_BROKERS=3), then the Kubernetes subset (a
 # single-node cluster, tests/k8s_node and tests/k8s_e2e/test_platform.py; `make k8s-e2e` runs
 # the whole e2e). Each run starts and stops its own stack.
 set -euo pipefail
@@ -64,6 +65,10 @@ for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> chaos subset (every fault kind once), profile $profile"
   PROFILE=$profile CHAOS_SIZE=subset $py -m pytest tests/chaos -q
 done
+echo "==> chaos subset with KAFKA_BROKERS=3 (a broker killed, one paused, a rolling restart), profile sqlite"
+kafka3_start=$SECONDS
+KAFKA_BROKERS=3 PROFILE=sqlite CHAOS_SIZE=subset $py -m pytest tests/chaos/test_chaos.py -q
+echo "    three-broker subset took $((SECONDS - kafka3_start))s (stack start and stop included)"
 echo "==> Kubernetes subset (make k8s-e2e runs it whole): a single-node cluster up, the node check, the platform installed as the README says, an order with its trace, an order-service pod deleted, the cluster down"
 k8s_start=$SECONDS
 $py -m deploy.cluster up

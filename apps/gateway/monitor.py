@@ -1,7 +1,8 @@
 """Live health for operators, from what the apps already export (no new metrics, no Prometheus
 server needed): order-service's saga counters and duration histogram, sampled every few seconds
 and kept for 16 minutes in the gateway's memory; each app's /readyz; the payment circuit
-breaker's state from order-service's sidecar (`dapr_resiliency_cb_state`).
+breaker's state from order-service's sidecar (`dapr_resiliency_cb_state`); Kafka consumer lag
+from the lag exporter the stack runs (deploy/lag_exporter.py).
 
 `SagaSampler.run_forever` is started by the gateway's lifespan; nothing here runs at import.
 Several gateway replicas each keep their own samples of the same counters (they agree). A
@@ -18,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -29,6 +30,8 @@ OUTCOMES = ("started", "completed", "compensated", "failed")
 COUNTERS = {f"order_saga_{o}": o for o in OUTCOMES}  # family names (without _total)
 DURATION = "order_saga_duration_seconds"
 BREAKER = "dapr_resiliency_cb_state"
+LAG_SUM = "kafka_consumergroup_lag_sum"
+LAG_SCRAPE_OK = "kafka_lag_exporter_scrape_success"
 WINDOW_MINUTES = 15
 KEEP_SECONDS = (WINDOW_MINUTES + 1) * 60
 
@@ -68,6 +71,34 @@ def breaker_state(text: str, target: str = "app_payment-service") -> str:
                 if s.labels.get("target") == target and s.value >= 1:
                     return s.labels.get("status", "unknown")
     return "unknown"
+
+
+class ConsumerLag(TypedDict):
+    """One consumer group's lag on one topic, as the health view shows it."""
+
+    consumerGroup: str
+    topic: str
+    lag: int
+
+
+def consumer_lag(text: str) -> tuple[bool, list[ConsumerLag]]:
+    """Whether the lag exporter (deploy/lag_exporter.py) read Kafka, and the lag per consumer
+    group and topic (kafka_consumergroup_lag_sum), largest first."""
+    read, found = False, list[ConsumerLag]()
+    for family in text_string_to_metric_families(text):
+        if family.name == LAG_SCRAPE_OK:
+            read = any(s.value == 1 for s in family.samples)
+        elif family.name == LAG_SUM:
+            found += [
+                ConsumerLag(
+                    consumerGroup=s.labels.get("consumergroup", ""),
+                    topic=s.labels.get("topic", ""),
+                    lag=int(s.value),
+                )
+                for s in family.samples
+            ]
+    found.sort(key=lambda row: (-row["lag"], row["consumerGroup"], row["topic"]))
+    return read, found
 
 
 def _delta(new: float, old: float) -> float:

@@ -160,6 +160,12 @@ class ServiceReadiness(View):
     checks: dict[str, str] = Field(description="the app's /readyz checks: ok or why not")
 
 
+class ConsumerLagView(View):
+    consumer_group: str
+    topic: str
+    lag: int = Field(description="messages on the topic the group has not consumed (committed)")
+
+
 class HealthView(View):
     window_minutes: int
     sample_seconds: float = Field(description="how often the gateway samples the saga metrics")
@@ -172,6 +178,14 @@ class HealthView(View):
     payment_circuit_breaker: str = Field(
         description="order-service's breaker to payment-service: closed, half-open, open, or "
         "unknown (no call through it yet, or its sidecar does not answer)"
+    )
+    consumer_lag: list[ConsumerLagView] = Field(
+        default_factory=list,
+        description="Kafka consumer lag per group and topic, from the lag exporter "
+        "(kafka_consumergroup_lag_sum); empty when it or Kafka did not answer",
+    )
+    lag_read: bool = Field(
+        default=False, description="whether the lag exporter answered with Kafka's offsets now"
     )
 
 

@@ -20,8 +20,10 @@ from apps.gateway.auth import Admin
 from apps.gateway.forwarding import ORDERS, Sidecar, call, json_object, order_not_found, relay
 from apps.gateway.monitor import (
     WINDOW_MINUTES,
+    ConsumerLag,
     SagaSampler,
     breaker_state,
+    consumer_lag,
     p95_seconds,
     per_minute,
 )
@@ -63,12 +65,14 @@ async def _readiness(client: httpx.AsyncClient, app_id: str, url: str) -> dict[s
 async def health(_admin: Admin, ops: Ops, sagas: Sampler) -> dict[str, Any]:
     """Sagas started, completed, compensated and failed per minute and the p95 saga time over
     the last 15 minutes (order-service's metrics, sampled by the gateway), each service's
-    readiness, and the state of order-service's circuit breaker to payment-service."""
+    readiness, the state of order-service's circuit breaker to payment-service, and Kafka
+    consumer lag per group and topic."""
     async with httpx.AsyncClient() as client:
-        latest, ready, breaker = await asyncio.gather(
+        latest, ready, breaker, (lag_read, lag) = await asyncio.gather(
             sagas.sample(client),
             asyncio.gather(*(_readiness(client, a, u) for a, u in ops.app_urls.items())),
             _breaker(client, ops.breaker_metrics_url),
+            _lag(client, ops.lag_metrics_url),
         )
     window = sagas.window(latest)
     now = latest.at if latest else sagas.clock()
@@ -80,7 +84,18 @@ async def health(_admin: Admin, ops: Ops, sagas: Sampler) -> dict[str, Any]:
         "metricsRead": latest is not None,
         "services": list(ready),
         "paymentCircuitBreaker": breaker,
+        "consumerLag": lag,
+        "lagRead": lag_read,
     }
+
+
+async def _lag(client: httpx.AsyncClient, url: str) -> tuple[bool, list[ConsumerLag]]:
+    try:
+        resp = await client.get(url, timeout=8)  # the exporter asks Kafka (5 s at most)
+        resp.raise_for_status()
+    except httpx.HTTPError:
+        return False, []
+    return consumer_lag(resp.text)
 
 
 async def _breaker(client: httpx.AsyncClient, url: str) -> str:

@@ -39,6 +39,7 @@ class GatewaySettings(Settings):
     gateway_port: PositiveInt = APP_PORTS["gateway"]
     ops_app_urls: str = ""  # app=url,...: where the console reads an app's /readyz, /metrics
     ops_breaker_metrics_url: str = "http://127.0.0.1:9191/metrics"
+    ops_lag_metrics_url: str = "http://127.0.0.1:9308/metrics"  # deploy/lag_exporter.py
     ops_log_dir: Path = REPO_ROOT / ".run" / "logs"
     zipkin_ui_url: str = "http://127.0.0.1:9411/zipkin"
     ops_sample_seconds: float = SettingsField(default=10, ge=0)  # 0: never sampled
@@ -72,6 +73,7 @@ class GatewaySettings(Settings):
         return OpsSettings(
             app_urls=urls,
             breaker_metrics_url=self.ops_breaker_metrics_url,
+            lag_metrics_url=self.ops_lag_metrics_url,
             log_dir=self.ops_log_dir,
             zipkin_ui=self.zipkin_ui_url.rstrip("/"),
             sample_seconds=self.ops_sample_seconds,
@@ -109,6 +111,7 @@ class OpsSettings:
 
     app_urls: dict[str, str]
     breaker_metrics_url: str
+    lag_metrics_url: str  # the lag exporter's /metrics (deploy/lag_exporter.py)
     log_dir: Path
     zipkin_ui: str
     sample_seconds: float  # how often the saga metrics are sampled; 0: never

@@ -39,7 +39,7 @@ def infra_phases(profile: str) -> list[list[Service]]:
     """What `make infra` starts, phase by phase: Kafka, Zipkin (and PostgreSQL), then Sentry,
     then placement and scheduler; no app and no sidecar."""
     return [
-        infra_services(profile, RUN_DIR, CACHE_DIR, None),
+        infra_services(profile, RUN_DIR, CACHE_DIR, False),
         [sentry_service(port=CLI_SENTRY_PORT, validate_tokens=False)],
         control_plane(sentry_address=CLI_SENTRY_ADDRESS, tokens=False),
     ]

@@ -1,4 +1,4 @@
-"""Infrastructure services of the local stack: Kafka (single KRaft node), Zipkin, PostgreSQL.
+"""Infrastructure services of the local stack: Kafka (deploy/stack/kafka.py), Zipkin, PostgreSQL.
 
 Binaries come from the set-up scripts: deploy/setup/kafka.sh, zipkin.sh and postgres.sh.
 Everything binds to 127.0.0.1 only.
@@ -6,45 +6,41 @@ Everything binds to 127.0.0.1 only.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import shutil
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
+from deploy.stack.kafka import (
+    HOST,
+    TOPIC_PARTITIONS,
+    TOPICS,
+    Broker,
+    broker_properties,
+    cluster,
+    format_argv,
+    lag_exporter_service,
+    work_dir,
+)
+from deploy.stack.kafka_admin import (
+    JAVA,
+    kafka_answers,
+    kafka_create_topics,
+    kafka_grow_topics,
+    kafka_tool_argv,
+)
 from deploy.stack.paths import pinned_versions
 from deploy.stack.process import Service, http_ok
 from deploy.stack.secrets import postgres_password
 
-KAFKA_PORT = 9092
-KAFKA_CONTROLLER_PORT = 9095  # not the usual 9093, which another component of the stack uses
 ZIPKIN_PORT = 9411
 POSTGRES_PORT = 5433  # not 5432, so a system PostgreSQL can keep running
 
-TOPICS = [
-    "reserve-stock",
-    "release-stock",
-    "stock-replies",
-    "order-confirmed",
-    "order-cancelled",
-    "dead-letters",
-]
-# At least as many partitions as consumers per group: the instances of a service form one
-# consumer group (REPLICAS, deploy/stack/replicas.py: MAX_REPLICAS); a consumer without a
-# partition would idle.
-TOPIC_PARTITIONS = 4
 DATABASES = ["orders", "inventory", "payments", "notifications", "dapr_state"]
-
-HOST = "127.0.0.1"
-JAVA = shutil.which("java") or "java"
-# Kafka's command-line tools are short-lived: small heap, quick start-up.
-TOOL_JVM = ["-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
 
 
 def _run(
@@ -64,116 +60,31 @@ def _run(
 # --- Kafka -------------------------------------------------------------------------------------
 
 
-def _kafka_admin() -> AdminClient:
-    # A JVM command-line tool takes seconds to start on this 2-core machine; librdkafka's admin
-    # client answers in milliseconds. Its own logging is off: failures come back as exceptions.
-    return AdminClient({"bootstrap.servers": f"{HOST}:{KAFKA_PORT}", "log_level": 0})
-
-
-def kafka_answers() -> bool:
-    """True once the broker serves metadata requests."""
-    try:
-        _kafka_admin().list_topics(timeout=2)
-    except KafkaException:
-        return False
-    return True
-
-
-def kafka_create_topics(topics: list[str], partitions: int) -> dict[str, KafkaError | None]:
-    """Creates the topics (replication factor 1); returns the error for each topic, or None."""
-    admin = _kafka_admin()  # kept until every answer is in: destroying it cancels them
-    futures = admin.create_topics(
-        [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics],
-        request_timeout=15,
-    )
-    errors: dict[str, KafkaError | None] = {}
-    for topic, future in futures.items():
-        try:
-            future.result()
-            errors[topic] = None
-        except KafkaException as exc:
-            errors[topic] = exc.args[0]
-    return errors
-
-
-def kafka_grow_topics(topics: list[str], partitions: int) -> list[str]:
-    """Gives each existing topic with fewer partitions `partitions` (a data directory of a run
-    made with fewer); returns the topics grown. Kafka only adds partitions, never removes."""
-    admin = _kafka_admin()
-    metadata = admin.list_topics(timeout=10)
-    found = metadata.topics
-    short = [t for t in topics if t in found and len(found[t].partitions) < partitions]
-    if not short:
-        return []
-    futures = admin.create_partitions(
-        [NewPartitions(t, partitions) for t in short], request_timeout=15
-    )
-    for future in futures.values():
-        future.result()
-    return short
-
-
-def _kafka_properties(data_dir: Path, chaos_listener: tuple[int, int] | None) -> str:
-    listeners = f"PLAINTEXT://{HOST}:{KAFKA_PORT},CONTROLLER://{HOST}:{KAFKA_CONTROLLER_PORT}"
-    advertised, protocols = listeners, "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
-    if chaos_listener:  # chaos mode: clients on this listener are told to come back via the proxy
-        port, proxy_port = chaos_listener
-        listeners += f",CHAOS://{HOST}:{port}"
-        advertised += f",CHAOS://{HOST}:{proxy_port}"
-        protocols += ",CHAOS:PLAINTEXT"
-    return f"""# Written by deploy/stack/infra.py: one KRaft node, combined broker and controller.
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers={HOST}:{KAFKA_CONTROLLER_PORT}
-listeners={listeners}
-advertised.listeners={advertised}
-listener.security.protocol.map={protocols}
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-log.dirs={data_dir}
-num.partitions={TOPIC_PARTITIONS}
-auto.create.topics.enable=true
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-# 50 by default; a few are plenty here and make the first consumer group start faster.
-offsets.topic.num.partitions=3
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-# 128 MiB of heap by default, for compacting topics; the only compacted one here is Kafka's own
-# offsets topic, a few MiB.
-log.cleaner.dedupe.buffer.size=16777216
-"""
-
-
-def kafka_tool_argv(kafka_home: Path, main_class: str, *args: str) -> list[str]:
-    """A command line for one of Kafka's tools, e.g. org.apache.kafka.tools.TopicCommand."""
-    return [
-        JAVA,
-        *TOOL_JVM,
-        "-Dlog4j2.level=WARN",
-        "-cp",
-        f"{kafka_home}/libs/*",
-        main_class,
-        *args,
-    ]
-
-
-def kafka_cluster_id() -> str:
-    """A random cluster id as Kafka writes them (URL-safe base64 of 16 bytes), never starting
-    with "-": the storage tool would take such an id for an option (as Kafka's own
-    Uuid.randomUuid avoids)."""
+def _create_topics(count: int) -> None:
+    # Retried for a while: just after start a broker may still be fenced, or the cluster have
+    # fewer live brokers than the replication factor.
+    pending, deadline = list(TOPICS), time.monotonic() + 60
     while True:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-        if not cluster_id.startswith("-"):
-            return cluster_id
+        errors = kafka_create_topics(pending, TOPIC_PARTITIONS, count)
+        pending = [
+            t for t, e in errors.items() if e and e.code() != KafkaError.TOPIC_ALREADY_EXISTS
+        ]
+        if not pending:
+            break
+        if time.monotonic() > deadline:
+            failed = {t: errors[t].str() for t in pending}  # type: ignore[union-attr]
+            raise RuntimeError(f"could not create Kafka topics: {failed}")
+        time.sleep(0.5)
+    try:
+        grown = kafka_grow_topics(TOPICS, TOPIC_PARTITIONS, count)
+    except KafkaException as exc:
+        raise RuntimeError(f"could not add Kafka partitions: {exc.args[0]}") from exc
+    if grown:
+        print(f"    kafka: topics {', '.join(grown)} now have {TOPIC_PARTITIONS} partitions")
 
 
-def _kafka(run_dir: Path, home: Path, chaos_listener: tuple[int, int] | None) -> Service:
-    work = run_dir / "kafka"
+def _kafka(run_dir: Path, home: Path, broker: Broker, chaos: bool) -> Service:
+    work = work_dir(run_dir, broker)
     data = work / "data"
     props = work / "server.properties"
 
@@ -181,38 +92,16 @@ def _kafka(run_dir: Path, home: Path, chaos_listener: tuple[int, int] | None) ->
         if not (home / "libs").is_dir():
             raise RuntimeError(f"Kafka is not installed in {home}: run deploy/setup/kafka.sh")
         work.mkdir(parents=True, exist_ok=True)
-        props.write_text(_kafka_properties(data, chaos_listener))
+        props.write_text(broker_properties(broker, data, chaos))
         # The storage tool writes meta.properties last, so without it the directory is leftovers.
         if not (data / "meta.properties").exists():
             shutil.rmtree(data, ignore_errors=True)
-            cluster_id = kafka_cluster_id()
-            fmt = ["format", "--standalone", "-t", cluster_id, "-c", str(props)]
+            fmt = format_argv(broker, run_dir, props)
             _run("kafka storage format", kafka_tool_argv(home, "kafka.tools.StorageTool", *fmt))
 
-    def after_ready() -> None:
-        # Retried for a while: just after start the broker may still be fenced (no broker for
-        # the replicas yet).
-        pending, deadline = list(TOPICS), time.monotonic() + 60
-        while True:
-            errors = kafka_create_topics(pending, TOPIC_PARTITIONS)
-            pending = [
-                t for t, e in errors.items() if e and e.code() != KafkaError.TOPIC_ALREADY_EXISTS
-            ]
-            if not pending:
-                break
-            if time.monotonic() > deadline:
-                failed = {t: errors[t].str() for t in pending}  # type: ignore[union-attr]
-                raise RuntimeError(f"could not create Kafka topics: {failed}")
-            time.sleep(0.5)
-        try:
-            grown = kafka_grow_topics(TOPICS, TOPIC_PARTITIONS)
-        except KafkaException as exc:
-            raise RuntimeError(f"could not add Kafka partitions: {exc.args[0]}") from exc
-        if grown:
-            print(f"    kafka: topics {', '.join(grown)} now have {TOPIC_PARTITIONS} partitions")
-
+    ports = [broker.port, broker.controller_port] + ([broker.chaos_port] if chaos else [])
     return Service(
-        name="kafka",
+        name=broker.name,
         argv=[
             JAVA,
             # A fixed heap, touched at start (Kafka's own start script fixes it too, at 1 GiB):
@@ -235,12 +124,14 @@ def _kafka(run_dir: Path, home: Path, chaos_listener: tuple[int, int] | None) ->
             "kafka.Kafka",
             str(props),
         ],
-        log=run_dir / "logs" / "kafka.log",
+        log=run_dir / "logs" / f"{broker.name}.log",
         cwd=work,
-        ready=kafka_answers,
-        ports=[KAFKA_PORT, KAFKA_CONTROLLER_PORT] + ([chaos_listener[0]] if chaos_listener else []),
+        # Ready once this broker is registered and unfenced in the cluster's metadata.
+        ready=lambda: kafka_answers(broker.count, broker.node_id),
+        ports=ports,
         prepare=prepare,
-        after_ready=after_ready,
+        # Broker 1 makes the topics (the others are started in the same phase; it waits for them).
+        after_ready=(lambda: _create_topics(broker.count)) if broker.node_id == 1 else None,
         ready_timeout=120.0,
     )
 
@@ -427,13 +318,15 @@ def _postgres(run_dir: Path) -> Service:
 
 
 def infra_services(
-    profile: str, run_dir: Path, cache_dir: Path, kafka_chaos_listener: tuple[int, int] | None
+    profile: str, run_dir: Path, cache_dir: Path, chaos: bool, kafka_brokers: int = 1
 ) -> list[Service]:
-    """kafka_chaos_listener: (port, advertised proxy port) of Kafka's extra chaos-mode listener."""
+    """chaos: each Kafka broker gets its extra chaos-mode listener (deploy/stack/chaos.py)."""
     versions = pinned_versions()
     kafka_home = cache_dir / f"kafka-{versions['KAFKA_VERSION']}"
     zipkin_home = cache_dir / f"zipkin-{versions['ZIPKIN_VERSION']}"
-    services = [_kafka(run_dir, kafka_home, kafka_chaos_listener), _zipkin(run_dir, zipkin_home)]
+    services = [_kafka(run_dir, kafka_home, b, chaos) for b in cluster(kafka_brokers)]
+    services.append(_zipkin(run_dir, zipkin_home))
+    services.append(lag_exporter_service(run_dir / "logs", kafka_brokers))
     if profile == "postgres":
         services.append(_postgres(run_dir))
     return services

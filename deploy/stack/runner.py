@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 
 from deploy.stack.chaos import (
-    KAFKA_CHAOS_PORT,
-    KAFKA_PROXY_PORT,
     POSTGRES_PROXY_PORT,
     chaos_from_env,
     chaos_resources,
@@ -37,6 +35,7 @@ from deploy.stack.identity import (
     trust_anchors,
 )
 from deploy.stack.infra import infra_services
+from deploy.stack.kafka import LAG_EXPORTER_PORT, bootstrap, brokers_from_env
 
 # Launching and the process records are public modules (launch.py, records.py); the runner keeps
 # the commands, and its old private names (tests/chaos and tests/replay/record.py import them
@@ -52,6 +51,7 @@ from deploy.stack.records import record_path as _record_path
 from deploy.stack.records import records as _records
 from deploy.stack.records import rss_kb as _rss_kb
 from deploy.stack.replicas import replicas_from_env, with_replicas
+from deploy.stack.resources import kafka_resources, rewrite_resources
 from deploy.stack.runfile import AppSpec, load_runfile
 from deploy.stack.secrets import TOKENS_FILE, forget_tokens, new_tokens, postgres_password
 from deploy.stack.sentry import SENTRY_ADDRESS, sentry_service
@@ -60,6 +60,8 @@ from deploy.stack.toxiproxy import TOXIPROXY_API
 
 PROFILES = ("sqlite", "postgres")
 MODE_FILE = RUN_DIR / "stack-mode.json"  # profile, chaos mode and replicas of the running stack
+GRACEFUL_STOP_SECONDS = 60.0
+LAG_METRICS = f"http://127.0.0.1:{LAG_EXPORTER_PORT}/metrics"
 
 
 def say(msg: str) -> None:
@@ -75,24 +77,26 @@ def profile_from_env() -> str:
     return profile
 
 
-def plan(profile: str, chaos: bool, replicas: int = 1) -> tuple[list[list[Service]], list[AppSpec]]:
+def plan(
+    profile: str, chaos: bool, replicas: int = 1, kafka_brokers: int = 1
+) -> tuple[list[list[Service]], list[AppSpec]]:
     """Phases of services, each phase started together once the previous one is ready. Sentry
     has a phase of its own: every Dapr process after it asks it for a certificate at start.
-    replicas: instances of each replicated app (deploy/stack/replicas.py)."""
+    replicas: instances of each replicated app (deploy/stack/replicas.py); kafka_brokers: 1 or
+    3 (deploy/stack/kafka.py)."""
     apps = with_replicas(load_runfile(ROOT / "dapr.yaml", profile), replicas)
+    for app in apps:  # the apps' own admin client (readiness): every broker, never the count
+        app.env = {**app.env, "KAFKA_BROKERS": bootstrap(kafka_brokers)}
     if not chaos:  # exactly what `dapr run -f dapr.yaml` starts, beside the infrastructure
+        if kafka_brokers > 1:
+            rewrite_resources(apps, lambda paths: kafka_resources(paths, RUN_DIR, kafka_brokers))
         pairs = [s for app in apps for s in app_and_sidecar(app, profile)]
-        infra = infra_services(profile, RUN_DIR, CACHE_DIR, None)
+        infra = infra_services(profile, RUN_DIR, CACHE_DIR, False, kafka_brokers)
         return [infra, [sentry_service()], control_plane(), pairs], apps
-    resources: dict[tuple[Path, ...], list[Path]] = {}
-    for app in apps:
-        key = tuple(app.resources_paths)
-        if key not in resources:
-            resources[key] = chaos_resources(app.resources_paths, RUN_DIR)
-        app.resources_paths = resources[key]
+    rewrite_resources(apps, lambda paths: chaos_resources(paths, RUN_DIR, kafka_brokers))
     pairs = [s for app in apps for s in app_and_sidecar(app, profile, POSTGRES_PROXY_PORT)]
-    infra = infra_services(profile, RUN_DIR, CACHE_DIR, (KAFKA_CHAOS_PORT, KAFKA_PROXY_PORT))
-    toxiproxy = toxiproxy_service(profile, RUN_DIR, CACHE_DIR)
+    infra = infra_services(profile, RUN_DIR, CACHE_DIR, True, kafka_brokers)
+    toxiproxy = toxiproxy_service(profile, RUN_DIR, CACHE_DIR, kafka_brokers)
     return [[toxiproxy], infra, [sentry_service()], control_plane(), pairs], apps
 
 
@@ -105,6 +109,7 @@ def up() -> int:
         replicas = replicas_from_env(profile)
     except ValueError as err:
         raise StackError("replicas", str(err)) from err
+    kafka_brokers = kafka_brokers_from_env()
     started = time.monotonic()
     running = [r for r in _records() if _alive(r)]
     if running and _infra_only():
@@ -120,10 +125,10 @@ def up() -> int:
     extra = [a for a in os.environ.get("EXTRA_APP_IDENTITIES", "").split(",") if a.strip()]
     new_identity_material(app_ids + [a.strip() for a in extra])
     try:
-        phases, apps = plan(profile, chaos, replicas)
+        phases, apps = plan(profile, chaos, replicas, kafka_brokers)
     except ValueError as err:  # a setting of this run's environment (deploy/stack/configuration.py)
         raise StackError("configuration", str(err)) from err
-    if not _start_phases(phases, profile, chaos, replicas=replicas):
+    if not _start_phases(phases, profile, chaos, replicas=replicas, kafka_brokers=kafka_brokers):
         return 1
     try:
         for app in apps:
@@ -140,8 +145,11 @@ def up() -> int:
         "(sign in with `make -s token SUB=ops ROLE=admin`)"
     )
     print("    zipkin:  http://127.0.0.1:9411/zipkin/")
+    print(f"    kafka:   {bootstrap(kafka_brokers)}; consumer lag: {LAG_METRICS}")
     if chaos:
-        routes = ", ".join(f"{n} {lp}->{u}" for n, (lp, u) in proxies(profile).items())
+        routes = ", ".join(
+            f"{n} {lp}->{u}" for n, (lp, u) in proxies(profile, kafka_brokers).items()
+        )
         print(f"    toxiproxy: {TOXIPROXY_API} (proxies: {routes})")
     print(f"    logs:    {LOG_DIR}")
     print(f"    tokens:  {TOKENS_FILE} (sidecars and apps refuse calls without them)")
@@ -150,7 +158,12 @@ def up() -> int:
 
 
 def _start_phases(
-    phases: list[list[Service]], profile: str, chaos: bool, infra: bool = False, replicas: int = 1
+    phases: list[list[Service]],
+    profile: str,
+    chaos: bool,
+    infra: bool = False,
+    replicas: int = 1,
+    kafka_brokers: int = 1,
 ) -> bool:
     """Checks the ports, then starts the phases in order; on a failure reports it, stops what
     started and returns False."""
@@ -171,10 +184,14 @@ def _start_phases(
     mode_doc = {"profile": profile, "chaos": chaos, "infra": infra}
     if replicas > 1:
         mode_doc["replicas"] = replicas
+    if kafka_brokers > 1:
+        mode_doc["kafka_brokers"] = kafka_brokers
     MODE_FILE.write_text(json.dumps(mode_doc))
     mode = " in chaos mode (Toxiproxy)" if chaos else ""
     if replicas > 1:
         mode += f" with {replicas} instances of each replicated app"
+    if kafka_brokers > 1:
+        mode += f" and {kafka_brokers} Kafka brokers"
     what = "the infrastructure" if infra else "the stack"
     say(f"starting {what} (profile {profile}){mode}; logs in {LOG_DIR}")
     try:
@@ -196,6 +213,10 @@ def infra() -> int:
     profile = profile_from_env()
     if chaos_from_env():
         raise StackError("infra", "CHAOS=1 needs the whole stack: use `make up`")
+    if kafka_brokers_from_env() > 1:
+        raise StackError(
+            "infra", "KAFKA_BROKERS=3 needs `make up`: the CLI's components name one broker"
+        )
     started = time.monotonic()
     running = [r for r in _records() if _alive(r)]
     if running:
@@ -299,14 +320,28 @@ def down(quiet: bool = False) -> int:
     return 0
 
 
-def stop_one(name: str) -> None:
-    """Stops one process of the running stack (for chaos tests), keeping its record."""
+def running_pid(name: str) -> int:
+    """The PID (and process group) of one process of the running stack; KeyError if none."""
+    for rec in _records():
+        if rec["name"] == name and _alive(rec):
+            return rec["pid"]
+    raise KeyError(f"{name} is not running")
+
+
+def stop_one(name: str, graceful: bool = False) -> None:
+    """Stops one process of the running stack (for chaos tests), keeping its record: SIGKILL,
+    or with graceful SIGTERM and up to GRACEFUL_STOP_SECONDS to exit (a Kafka broker's
+    controlled shutdown hands its partitions' leadership over first), then SIGKILL."""
     rec = next(r for r in _records() if r["name"] == name)
-    if _alive(rec):
+    if not _alive(rec):
+        return
+    os.killpg(rec["pid"], signal.SIGTERM if graceful else signal.SIGKILL)
+    deadline = time.monotonic() + (GRACEFUL_STOP_SECONDS if graceful else 10)
+    while (_alive(rec) or _exiting(rec["pid"])) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if graceful and _alive(rec):
         os.killpg(rec["pid"], signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while (_alive(rec) or _exiting(rec["pid"])) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        stop_one(name)
 
 
 def start_one(name: str) -> None:
@@ -324,14 +359,32 @@ def _infra_only() -> bool:
         return False
 
 
-def _running_mode() -> tuple[str, bool, int]:
-    """Profile, chaos mode and replicas of the running stack, else of the environment."""
+def _running_mode() -> tuple[str, bool, int, int]:
+    """Profile, chaos mode, replicas and Kafka brokers of the running stack, else of the
+    environment."""
     try:
         mode = json.loads(MODE_FILE.read_text())
-        return mode["profile"], mode["chaos"], int(mode.get("replicas", 1))
+        return (
+            mode["profile"],
+            mode["chaos"],
+            int(mode.get("replicas", 1)),
+            int(mode.get("kafka_brokers", 1)),
+        )
     except (OSError, ValueError, KeyError):
         profile = profile_from_env()
-        return profile, chaos_from_env(), replicas_from_env(profile)
+        return profile, chaos_from_env(), replicas_from_env(profile), kafka_brokers_from_env()
+
+
+def running_kafka_brokers() -> int:
+    """How many Kafka brokers the running stack has (else the environment asks for)."""
+    return _running_mode()[3]
+
+
+def kafka_brokers_from_env() -> int:
+    try:
+        return brokers_from_env()
+    except ValueError as err:
+        raise StackError("kafka", str(err)) from err
 
 
 def run() -> int:

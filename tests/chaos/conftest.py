@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from apps.gateway.tokens import Role
+from deploy.stack.kafka import brokers_from_env
 from deploy.stack.runner import profile_from_env
 from tests.chaos import stack as chaos_stack_module
 from tests.chaos.report import Session, table
@@ -40,10 +41,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "chaos: faults injected into the running stack")
 
 
+def session_label() -> str:
+    """The profile, and the brokers when there are several: `sqlite, 3 brokers`
+    (tests/chaos/stack.py: ChaosStack.label)."""
+    brokers = brokers_from_env()
+    return profile_from_env() + (f", {brokers} brokers" if brokers > 1 else "")
+
+
 @pytest.fixture(scope="session")
 def chaos_session(pytestconfig: pytest.Config) -> Iterator[Session]:
     session = Session(
-        profile=profile_from_env(),
+        profile=session_label(),
         size=chaos_size(),
         orders_per_fault=orders_per_fault(),
         chosen=os.environ.get("CHAOS_FAULTS", ""),

@@ -18,6 +18,7 @@ from typing import Protocol
 import httpx
 
 from deploy.stack.runner import StackError, _records, start_one, stop_one
+from tests.chaos import broker_faults
 
 APPS = ["gateway", "order-service", "inventory-service", "payment-service", "notification-service"]
 KILL_DOWN_SECONDS = 5.0  # how long a killed process stays dead before it is started again
@@ -35,7 +36,8 @@ TOXICS = {
     "bandwidth": ("bandwidth", {"rate": 8}),  # KB/s
 }
 NETWORK_KINDS = [*TOXICS, "disabled"]
-KINDS = ["kill", "pause", *NETWORK_KINDS, "breaker"]
+PROCESS_KINDS = ["kill", "pause", "rolling"]
+KINDS = [*PROCESS_KINDS, *NETWORK_KINDS, "breaker"]
 
 
 class ToxiproxyClient(Protocol):
@@ -61,6 +63,7 @@ class ToxiproxyClient(Protocol):
 class Fault:
     kind: str  # one of KINDS
     target: str  # a process of the stack, or a Toxiproxy proxy
+    of_cluster: bool = False  # a broker of KAFKA_BROKERS=3 (tests/chaos/broker_faults.py)
 
     @property
     def name(self) -> str:
@@ -72,15 +75,30 @@ class Fault:
 
     def expected_seconds(self, pause_seconds: float) -> float:
         """Roughly how long the fault lasts, to spread the load around it."""
+        if self.of_cluster and self.kind in ("kill", "pause"):
+            return broker_faults.BROKER_DOWN_SECONDS + 15.0  # a broker of three (broker_faults.py)
         return {
             "kill": KILL_DOWN_SECONDS + (25.0 if self.target in ("kafka", "postgres") else 5.0),
             "pause": pause_seconds,
             "breaker": pause_seconds + 4.0,
+            "rolling": 40.0,  # 3 x (stop 2.4 s, start 2-10 s, in sync < 1 s): measured
         }.get(self.kind, NETWORK_SECONDS)
 
 
-def catalogue(profile: str) -> list[Fault]:
-    """Every fault, for `make chaos`."""
+def cluster_faults() -> list[Fault]:
+    """KAFKA_BROKERS=3: one broker killed and restarted (broker 1, first in every bootstrap
+    list), another paused, then all three restarted one after the other."""
+    return [
+        Fault("kill", "kafka", of_cluster=True),
+        Fault("pause", "kafka-2", of_cluster=True),
+        Fault("rolling", "kafka", of_cluster=True),
+    ]
+
+
+def catalogue(profile: str, kafka_brokers: int = 1) -> list[Fault]:
+    """Every fault, for `make chaos`; with three brokers, the broker faults."""
+    if kafka_brokers > 1:
+        return cluster_faults()
     killed = [*APPS, *(f"{a}/daprd" for a in APPS), "kafka", "placement", "scheduler"]
     proxies = ["kafka"]
     if profile == "postgres":
@@ -94,10 +112,13 @@ def catalogue(profile: str) -> list[Fault]:
     ]
 
 
-def subset(profile: str) -> list[Fault]:
+def subset(profile: str, kafka_brokers: int = 1) -> list[Fault]:
     """Every fault kind once, for `make test`. The network faults go between the sidecars and
     Kafka on SQLite, and between the apps and the database on PostgreSQL. The kill is Kafka's:
-    the fault this suite was written for (an app's restart is an integration test too)."""
+    the fault this suite was written for (an app's restart is an integration test too). With
+    three brokers: the broker faults, each new."""
+    if kafka_brokers > 1:
+        return cluster_faults()
     proxy = "postgres" if profile == "postgres" else "kafka"
     return [
         Fault("kill", "kafka"),
@@ -120,14 +141,18 @@ class Window:
     effective: bool = True  # False: the fault did not do what it is for (breaker never opened)
 
 
-def inject(fault: Fault, pause_seconds: float, toxiproxy: ToxiproxyClient | None) -> Window:
-    """Applies the fault, holds it, undoes it; returns when the stack is whole again."""
+def inject(
+    fault: Fault, pause_seconds: float, toxiproxy: ToxiproxyClient | None, kafka_brokers: int = 1
+) -> Window:
+    """Applies the fault, holds it, undoes it; returns when the stack is whole again (with
+    several brokers: once no partition is under-replicated)."""
     start = time.monotonic()
     effective = True
-    if fault.kind == "kill":
-        note = _kill(fault.target)
-    elif fault.kind == "pause":
-        note = _pause(fault.target, pause_seconds)
+    if fault.kind in PROCESS_KINDS:
+        try:
+            note = _process_fault(fault, pause_seconds, kafka_brokers)
+        except broker_faults.NotInSync as err:
+            raise FaultError(str(err)) from err
     elif fault.kind == "breaker":
         note, effective = _payment_outage(at_least=pause_seconds)
     else:
@@ -138,6 +163,20 @@ def inject(fault: Fault, pause_seconds: float, toxiproxy: ToxiproxyClient | None
         except RuntimeError as err:  # the Toxiproxy API refused or did not answer
             raise FaultError(str(err)) from err
     return Window(start, time.monotonic(), time.time(), note, effective)
+
+
+def _process_fault(fault: Fault, pause_seconds: float, kafka_brokers: int) -> str:
+    """A kill, pause or rolling restart; returns its note."""
+    cluster = kafka_brokers > 1 and broker_faults.is_broker(fault.target)
+    if fault.kind == "rolling":
+        return broker_faults.rolling_restart(kafka_brokers, restart)
+    if fault.kind == "kill" and cluster:
+        return broker_faults.kill_broker(fault.target, kafka_brokers, restart)
+    if fault.kind == "kill":
+        return _kill(fault.target)
+    if cluster:
+        return broker_faults.pause_broker(fault.target, kafka_brokers)
+    return _pause(fault.target, pause_seconds)
 
 
 def _kill(name: str) -> str:

@@ -59,7 +59,8 @@ class Session:
 
     @property
     def path(self) -> Path:
-        return RESULTS_DIR / f"{self.profile}-{self.size}.json"
+        slug = self.profile.replace(", ", "-").replace(" ", "-")  # `sqlite, 3 brokers`
+        return RESULTS_DIR / f"{slug}-{self.size}.json"
 
     def save(self) -> None:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -128,8 +129,41 @@ def details(sessions: list[Session], per_fault: int = 10) -> str:
     return "\n".join(out)
 
 
-def markdown(sessions: list[Session]) -> str:
-    total = sum((s.finished or s.started) - s.started for s in sessions)
+def summary(s: Session) -> str:
+    return (
+        f"- {s.profile} ({f'CHAOS_FAULTS={s.chosen}' if s.chosen else s.size}, "
+        f"{s.orders_per_fault} orders per fault, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(s.started))}): "
+        f"{len(s.results)} faults, {sum(r.orders for r in s.results)} orders, "
+        f"{((s.finished or s.started) - s.started) / 60:.1f} min"
+        + (f" ({s.stack_note})" if s.stack_note else "")
+    )
+
+
+BROKERS_SECTION = [
+    "## Three Kafka brokers (`KAFKA_BROKERS=3`)",
+    "",
+    "A KRaft cluster of three (replication factor 3, `min.insync.replicas=2`, producers with "
+    "`acks=all`; deploy/stack/kafka.py). Each broker fault is held 15 s, past the broker "
+    "session timeout (9 s); the note gives Kafka's own count of "
+    "under-replicated partitions (`kafka-topics --describe --under-replicated-partitions`) "
+    "while the broker was away, and how long after its return that count reached 0 (the "
+    "fault ends then). The rolling restart stops each broker with SIGTERM (controlled "
+    "shutdown), starts it and waits for 0 before the next.",
+    "",
+]
+
+
+def brokers_section(sessions: list[Session]) -> list[str]:
+    if not sessions:
+        return []
+    return [*BROKERS_SECTION, *(summary(s) for s in sessions), "", table(sessions), ""]
+
+
+def markdown(all_sessions: list[Session]) -> str:
+    clustered = [s for s in all_sessions if "brokers" in s.profile]
+    sessions = [s for s in all_sessions if s not in clustered]
+    total = sum((s.finished or s.started) - s.started for s in all_sessions)
     parts = [
         "# Chaos runs",
         "",
@@ -139,22 +173,15 @@ def markdown(sessions: list[Session]) -> str:
         "each fault every order must end CONFIRMED or CANCELLED within 60 s, and stock, money, "
         "payments, notifications and the saga record must agree (tests/chaos/invariants.py).",
         "",
-        *(
-            f"- {s.profile} ({f'CHAOS_FAULTS={s.chosen}' if s.chosen else s.size}, "
-            f"{s.orders_per_fault} orders per fault, "
-            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(s.started))}): "
-            f"{len(s.results)} faults, {sum(r.orders for r in s.results)} orders, "
-            f"{((s.finished or s.started) - s.started) / 60:.1f} min"
-            + (f" ({s.stack_note})" if s.stack_note else "")
-            for s in sessions
-        ),
+        *(summary(s) for s in sessions),
         f"- total duration: {total / 60:.1f} min",
         "",
         table(sessions),
         "",
+        *brokers_section(clustered),
         "## Breaks and dead letters",
         "",
-        details(sessions) or "None.",
+        details(all_sessions) or "None.",
         "",
     ]
     return "\n".join(parts)

@@ -22,8 +22,8 @@ TAIL_SECONDS = 3.0  # and after it
 
 def run_fault(fault: Fault, stack: ChaosStack, api: httpx.Client, count: int) -> FaultResult:
     began = time.monotonic()
-    result = FaultResult(profile=stack.profile, fault=fault.name)
-    damaged = make_whole(stack.profile)
+    result = FaultResult(profile=stack.label, fault=fault.name)
+    damaged = make_whole(stack.profile, kafka_brokers=stack.kafka_brokers)
     if damaged:
         result.problem = f"stack not whole before the fault: {'; '.join(damaged)}"
         return result
@@ -41,7 +41,7 @@ def run_fault(fault: Fault, stack: ChaosStack, api: httpx.Client, count: int) ->
     time.sleep(max(0.0, load.started + lead - time.monotonic()))
 
     try:
-        done = inject(fault, stack.pause_seconds, stack.toxiproxy)
+        done = inject(fault, stack.pause_seconds, stack.toxiproxy, stack.kafka_brokers)
         fault_end, fault_end_wall = done.end, done.end_wall
         result.note = done.note
         if not done.effective:
@@ -51,9 +51,12 @@ def run_fault(fault: Fault, stack: ChaosStack, api: httpx.Client, count: int) ->
         result.problem = f"fault not applied or not undone: {err}"
     finally:
         load.wait()  # bounded: every order gives up by itself
+    # An order sent after a short fault ended (the load's window is sized on the fault's
+    # expected length) gets its full time too.
+    settle_from = max(fault_end, time.monotonic())
 
     try:
-        rest = invariants.settle(api, plan, sent, fault_end)
+        rest = invariants.settle(api, plan, sent, settle_from)
     except (httpx.HTTPError, RuntimeError) as err:
         result.problem = (result.problem + "; " if result.problem else "") + (
             f"the public API did not answer at rest: {err}"

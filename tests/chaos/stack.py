@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.stack.infra import kafka_answers
+from deploy.stack.kafka_admin import kafka_answers
 from deploy.stack.paths import ROOT
 from deploy.stack.process import http_ok
 from deploy.stack.runfile import load_runfile
-from deploy.stack.runner import _alive, _records, profile_from_env
+from deploy.stack.runner import _alive, _records, profile_from_env, running_kafka_brokers
 from tests.chaos.faults import PAUSE_MARGIN_SECONDS, FaultError, ToxiproxyClient, restart
 
 # Short, like tests/integration/conftest.py, so pauses can outlast them in a few seconds.
@@ -33,6 +33,12 @@ class ChaosStack:
     toxiproxy: ToxiproxyClient | None
     toxiproxy_missing: str  # why there is no Toxiproxy client ("" if there is one)
     started_here: bool
+    kafka_brokers: int = 1
+
+    @property
+    def label(self) -> str:
+        """The profile as results show it: `sqlite`, or `sqlite, 3 brokers`."""
+        return self.profile + (f", {self.kafka_brokers} brokers" if self.kafka_brokers > 1 else "")
 
     @property
     def pause_seconds(self) -> float:
@@ -64,6 +70,7 @@ def start() -> ChaosStack:
         toxiproxy=toxiproxy,
         toxiproxy_missing=missing,
         started_here=not running,
+        kafka_brokers=running_kafka_brokers(),
     )
 
 
@@ -95,7 +102,7 @@ def _toxiproxy() -> tuple[ToxiproxyClient | None, str]:
     return client, ""
 
 
-def make_whole(profile: str, timeout: float = 120.0) -> list[str]:
+def make_whole(profile: str, timeout: float = 120.0, kafka_brokers: int = 1) -> list[str]:
     """Restarts any process of the stack that is dead, then waits until Kafka and every app
     (its database and sidecar) answer. Returns what is still wrong at the deadline."""
     problems = []
@@ -109,7 +116,7 @@ def make_whole(profile: str, timeout: float = 120.0) -> list[str]:
     deadline = time.monotonic() + timeout
     while True:
         waiting = [a.app_id for a in apps if not http_ok(f"http://127.0.0.1:{a.app_port}/readyz")]
-        if not kafka_answers():
+        if not kafka_answers(kafka_brokers):
             waiting.append("kafka")
         if not waiting or time.monotonic() > deadline:
             break

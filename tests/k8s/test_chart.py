@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from deploy.stack.infra import TOPICS
+from deploy.stack.kafka import TOPICS
 from deploy.stack.paths import ROOT
 from tests.k8s.conftest import CHART, NAMESPACE, dapr_module, render
 

@@ -6,6 +6,7 @@ from apps.gateway.monitor import (
     SagaSampler,
     Sample,
     breaker_state,
+    consumer_lag,
     p95_seconds,
     parse_saga_metrics,
     per_minute,
@@ -84,3 +85,27 @@ dapr_resiliency_cb_state{status="open",target="app_payment-service"} 1
 """
     assert breaker_state(text) == "open"
     assert breaker_state("") == "unknown"
+
+
+LAG_TEXT = """# HELP kafka_lag_exporter_scrape_success 1 if Kafka answered this scrape, else 0
+# TYPE kafka_lag_exporter_scrape_success gauge
+kafka_lag_exporter_scrape_success 1.0
+# HELP kafka_consumergroup_lag_sum Lag of a group on a topic, summed over its partitions
+# TYPE kafka_consumergroup_lag_sum gauge
+kafka_consumergroup_lag_sum{consumergroup="inventory-service",topic="reserve-stock"} 0.0
+kafka_consumergroup_lag_sum{consumergroup="notification-service",topic="order-confirmed"} 12.0
+"""
+
+
+def test_consumer_lag_per_group_and_topic_largest_first():
+    read, rows = consumer_lag(LAG_TEXT)
+    assert read
+    assert rows == [
+        {"consumerGroup": "notification-service", "topic": "order-confirmed", "lag": 12},
+        {"consumerGroup": "inventory-service", "topic": "reserve-stock", "lag": 0},
+    ]
+
+
+def test_consumer_lag_unread_when_kafka_did_not_answer_the_exporter():
+    text = "# TYPE kafka_lag_exporter_scrape_success gauge\nkafka_lag_exporter_scrape_success 0.0\n"
+    assert consumer_lag(text) == (False, [])

@@ -13,7 +13,8 @@ from apps.common.settings import Settings
 from deploy.stack import replicas as rep
 from deploy.stack import services
 from deploy.stack.chaos import KAFKA_CHAOS_PORT, KAFKA_PROXY_PORT, POSTGRES_PROXY_PORT
-from deploy.stack.infra import TOPIC_PARTITIONS, infra_services
+from deploy.stack.infra import infra_services
+from deploy.stack.kafka import TOPIC_PARTITIONS
 from deploy.stack.paths import LOG_DIR, ROOT
 from deploy.stack.runfile import load_runfile
 from deploy.stack.secrets import PUBLIC_APPS, Tokens
@@ -105,7 +106,7 @@ def fixed_ports_of_one_replica() -> set[int]:
     """Every port of the stack without REPLICAS, chaos mode included."""
     apps = load_runfile(RUNFILE, "postgres")
     procs = [s for a in apps for s in app_and_sidecar(a, "postgres")]
-    procs += infra_services("postgres", Path("/nonexistent"), Path("/nonexistent"), None)
+    procs += infra_services("postgres", Path("/nonexistent"), Path("/nonexistent"), False)
     procs += [sentry_service(), *control_plane()]
     ports = {p for s in procs for p in s.ports}
     return ports | {KAFKA_CHAOS_PORT, KAFKA_PROXY_PORT, POSTGRES_PROXY_PORT, TOXIPROXY_PORT}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from deploy.stack.infra import kafka_cluster_id
+from deploy.stack.kafka import kafka_cluster_id
 
 
 def test_a_cluster_id_is_16_random_bytes_and_never_reads_as_an_option():

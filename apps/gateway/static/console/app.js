@@ -289,7 +289,12 @@ async function healthView(seq) {
           table(["service", "ready", "checks"], hl.services.map((s) => h("tr", { dataset: { app: s.appId } }, h("td", {}, s.appId), h("td", {}, badge(s.ready ? "ok" : "down")),
             h("td", {}, Object.entries(s.checks).map(([k, v]) => h("div", {}, `${k}: ${v}`))))), { id: "services" }),
           h("h3", {}, "Payment circuit breaker (order-service → payment-service)"),
-          h("p", { id: "breaker" }, badge(hl.paymentCircuitBreaker)))),
+          h("p", { id: "breaker" }, badge(hl.paymentCircuitBreaker)),
+          h("h3", {}, "Kafka consumer lag (messages not yet consumed)"),
+          hl.lagRead
+            ? table(["consumer group", "topic", num("lag")], hl.consumerLag.map((l) => h("tr", { dataset: { group: l.consumerGroup, topic: l.topic } },
+              h("td", {}, l.consumerGroup), h("td", {}, l.topic), h("td.num", {}, l.lag > 0 ? h("b", {}, l.lag) : "0"))), { id: "lag" })
+            : h("p.muted", { id: "lag" }, "unknown: the lag exporter or Kafka did not answer"))),
       h("section", {}, h("h2", {}, "Per minute"),
         table(["minute (UTC)", num("started"), num("completed"), num("compensated"), num("failed")], hl.sagasPerMinute.slice().reverse().map((m) => h("tr", {},
           h("td.mono", {}, m.minute.slice(11, 16)), ["started", "completed", "compensated", "failed"].map((k) => h("td.num", {}, m[k])))))),
