@@ -99,13 +99,19 @@ def coredns() -> None:
     say("CoreDNS ready (kube-dns Service)")
 
 
+def dapr_chart_values() -> list[str]:
+    """helm's value arguments for Dapr's chart: the node's values, the images of DAPR_VERSION."""
+    return [
+        "--values", str(HERE / "dapr-values.yaml"),
+        "--set", f"global.tag={S.versions()['DAPR_VERSION']}",
+    ]  # fmt: skip
+
+
 def dapr() -> None:
     helm = [str(S.binary("helm")), f"--kubeconfig={configs.kubeconfig('admin')}"]
     argv = [
         *helm, "upgrade", "--install", "dapr", str(S.dapr_chart()),
-        "--namespace", DAPR_NAMESPACE, "--create-namespace",
-        "--values", str(HERE / "dapr-values.yaml"),
-        "--set", f"global.tag={S.versions()['DAPR_VERSION']}",
+        "--namespace", DAPR_NAMESPACE, "--create-namespace", *dapr_chart_values(),
         "--wait", "--timeout", "10m",
     ]  # fmt: skip
     settings.LOGS.mkdir(parents=True, exist_ok=True)

@@ -4,25 +4,19 @@
 # module proxy refuses every github.com/dapr/cli version (403), so deploy/stack runs dapr.yaml.
 # Result: $CACHE_DIR/dapr-$DAPR_VERSION/.dapr/{bin/,config.yaml,components/}, the layout the CLI
 # expects from `dapr init --slim` (pass the parent directory as runtimePath).
+# Sources: dapr-sources.sh (the swaps of the modules the proxy refuses; .dapr/build.txt records
+# them, and an entry built with other ones is built again).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/versions.env"
+source "$(dirname "${BASH_SOURCE[0]}")/dapr-sources.sh"
 
 entry="$CACHE_DIR/dapr-$DAPR_VERSION"
 log="$LOG_DIR/dapr-build.log"
-ldflags="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION"
-runtime_complete() { [[ -x "$entry/.dapr/bin/daprd" && -x "$entry/.dapr/bin/scheduler" ]]; }
-complete() { runtime_complete && [[ -x "$entry/.dapr/bin/sentry" ]]; }
-
-# fetch_sources DIR: a writable copy of the dapr module in DIR, so its own go.mod, go.sum and
-# replace lines apply to the build.
-fetch_sources() {
-  say "dapr: fetching github.com/dapr/dapr@v$DAPR_VERSION sources (Go module proxy)"
-  local src_json src_dir
-  src_json=$(go mod download -json "github.com/dapr/dapr@v$DAPR_VERSION" 2>>"$log") \
-    || fail dapr "$log" "could not download github.com/dapr/dapr@v$DAPR_VERSION"
-  src_dir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' <<<"$src_json")
-  mkdir -p "$1" && cp -r "$src_dir/." "$1/" && chmod -R u+w "$1"
+runtime_complete() {
+  dapr_stamped "$entry/.dapr/build.txt" \
+    && [[ -x "$entry/.dapr/bin/daprd" && -x "$entry/.dapr/bin/scheduler" ]]
 }
+complete() { runtime_complete && [[ -x "$entry/.dapr/bin/sentry" ]]; }
 
 # build_cmd SRC CMD OUT: go build of ./cmd/CMD, niced (this machine is shared), with progress.
 build_cmd() {
@@ -30,7 +24,7 @@ build_cmd() {
   # daprd panics at start without a components build tag; stablecomponents has kafka, sqlite, postgres.
   [[ $2 == daprd ]] && tags="-tags=stablecomponents"
   say "dapr: building $2 $DAPR_VERSION (first build takes several minutes on 2 cores; log: $log)"
-  (cd "$1" && with_progress "$2" "$log" nice -n 19 go build $tags -ldflags "$ldflags" \
+  (cd "$1" && with_progress "$2" "$log" nice -n 19 go build $tags -ldflags "$DAPR_LDFLAGS" \
       -o "$3" "./cmd/$2") || fail dapr "$log" "go build of $2 failed"
 }
 
@@ -42,14 +36,15 @@ lock_entry "$entry"
 complete && exit 0
 command -v go >/dev/null || fail dapr "$log" "Go is required to build the Dapr runtime"
 : >"$log"
-export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+# -mod=mod: the patched go.mod needs go.sum lines for the swapped modules (dapr-sources.sh).
+export CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=mod"
 
 # An entry built before sentry was part of it (mTLS, README "Security"): build sentry alone
 # beside it rather than the whole runtime again.
 if runtime_complete; then
   partial="$entry.sentry.partial"
   rm -rf "$partial"
-  fetch_sources "$partial/src"
+  dapr_sources dapr "$log" "$partial/src"
   build_cmd "$partial/src" sentry "$partial/sentry"
   sentry_starts "$partial/sentry" || fail dapr "$log" "built sentry does not start"
   mv "$partial/sentry" "$entry/.dapr/bin/sentry" && rm -rf "$partial"
@@ -60,7 +55,7 @@ fi
 partial="$entry.partial"
 rm -rf "$partial"
 mkdir -p "$partial/.dapr/bin" "$partial/.dapr/components"
-fetch_sources "$partial/src"
+dapr_sources dapr "$log" "$partial/src"
 
 for cmd in daprd placement scheduler sentry; do
   build_cmd "$partial/src" "$cmd" "$partial/.dapr/bin/$cmd"
@@ -80,5 +75,6 @@ YAML
 sentry_starts "$partial/.dapr/bin/sentry" || fail dapr "$log" "built sentry does not start"
 got=$("$partial/.dapr/bin/daprd" --version)
 [[ $got == "$DAPR_VERSION" ]] || fail dapr "$log" "daprd --version printed '$got', expected $DAPR_VERSION"
+printf '%s\n' "$DAPR_BUILD_ID" >"$partial/.dapr/build.txt"
 rm -rf "$entry" && mv "$partial" "$entry"
 say "dapr: $DAPR_VERSION ready in $entry"

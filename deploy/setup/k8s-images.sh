@@ -2,7 +2,8 @@
 # Builds the images the cluster runs, without Docker: buildah builds each Containerfile under
 # deploy/images/{pause,coredns,dapr} FROM scratch around a binary the set-up scripts built (or
 # Debian's catatonit) and saves it as a docker-archive that `make k8s-up` imports into
-# containerd. Cached by versions and Containerfile contents; prints the entry's directory.
+# containerd. Cached by versions (the Dapr swaps too: dapr-sources.sh) and Containerfile
+# contents; prints the entry's directory.
 #   $CACHE_DIR/images/k8s-<hash>/<name>.tar and images.txt ("<reference> <file>" per line)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/versions.env"
@@ -11,7 +12,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 log="$LOG_DIR/k8s-images.log"
 dapr_components=(daprd placement scheduler sentry operator injector)
 hash=$(cat "$root"/deploy/images/{pause,coredns,dapr}/Containerfile /usr/bin/catatonit \
-  <(echo "$DAPR_VERSION $COREDNS_VERSION $KUBE_VERSION") | sha256sum | cut -c1-12)
+  <(echo "$DAPR_VERSION $DAPR_DURABLETASK_GO $DAPR_ETCD_SERVER $COREDNS_VERSION $KUBE_VERSION") \
+  | sha256sum | cut -c1-12)
 entry="$CACHE_DIR/images/k8s-$hash"
 [[ -f $entry/images.txt ]] && { echo "$entry"; exit 0; }
 mkdir -p "$CACHE_DIR/images"

@@ -24,7 +24,7 @@ from deploy.stack.paths import LOG_DIR, ROOT, RUN_DIR, dapr_bin
 from deploy.stack.process import Service, http_ok
 
 # Dapr's 50001 moved below the ephemeral range like the other gRPC ports; healthz next to the
-# placement's (8081) and scheduler's (8082). Dapr 1.18.2's Sentry ignores
+# placement's (8081) and scheduler's (8082). Dapr 1.18's Sentry ignores
 # --healthz-listen-address: its healthz listens on every interface (README "Security").
 SENTRY_PORT, SENTRY_HEALTH = 20001, 8083
 SENTRY_ADDRESS = f"127.0.0.1:{SENTRY_PORT}"
