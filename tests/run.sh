@@ -57,6 +57,12 @@ for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> chaos subset (every fault kind once), profile $profile"
   PROFILE=$profile CHAOS_SIZE=subset $py -m pytest tests/chaos -q
 done
+if [[ " ${PROFILES:-sqlite postgres} " == *" postgres "* ]]; then
+  echo "==> chaos subset with replicas (REPLICAS=2, profile postgres): each replica fault kind once"
+  replica_chaos_start=$SECONDS
+  PROFILE=postgres REPLICAS=2 CHAOS_SIZE=subset $py -m pytest tests/chaos/test_chaos.py -q
+  echo "    replica chaos subset took $((SECONDS - replica_chaos_start))s"
+fi
 echo "==> Kubernetes subset (make k8s-e2e runs it whole): a single-node cluster up, the node check, the platform installed as the README says, an order with its trace, an order-service pod deleted, the cluster down"
 k8s_start=$SECONDS
 $py -m deploy.cluster up

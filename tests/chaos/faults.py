@@ -18,6 +18,12 @@ from typing import Protocol
 import httpx
 
 from deploy.stack.runner import StackError, _records, start_one, stop_one
+from tests.chaos.replica_faults import (
+    REPLICA_KINDS,
+    inject_replica_fault,
+    replica_catalogue,
+    replica_subset,
+)
 
 APPS = ["gateway", "order-service", "inventory-service", "payment-service", "notification-service"]
 KILL_DOWN_SECONDS = 5.0  # how long a killed process stays dead before it is started again
@@ -35,7 +41,7 @@ TOXICS = {
     "bandwidth": ("bandwidth", {"rate": 8}),  # KB/s
 }
 NETWORK_KINDS = [*TOXICS, "disabled"]
-KINDS = ["kill", "pause", *NETWORK_KINDS, "breaker"]
+KINDS = ["kill", "pause", *NETWORK_KINDS, "breaker", *REPLICA_KINDS]
 
 
 class ToxiproxyClient(Protocol):
@@ -76,11 +82,18 @@ class Fault:
             "kill": KILL_DOWN_SECONDS + (25.0 if self.target in ("kafka", "postgres") else 5.0),
             "pause": pause_seconds,
             "breaker": pause_seconds + 4.0,
+            "kill-pod": KILL_DOWN_SECONDS + 10.0,
+            "pause-pod": pause_seconds,
+            "rebalance": KILL_DOWN_SECONDS + 15.0,
+            "rolling": 30.0,
         }.get(self.kind, NETWORK_SECONDS)
 
 
-def catalogue(profile: str) -> list[Fault]:
-    """Every fault, for `make chaos`."""
+def catalogue(profile: str, replicas: int = 1) -> list[Fault]:
+    """Every fault, for `make chaos`; with replicas, the faults of instances
+    (tests/chaos/replica_faults.py)."""
+    if replicas > 1:
+        return [Fault(kind, target) for kind, target in replica_catalogue(replicas)]
     killed = [*APPS, *(f"{a}/daprd" for a in APPS), "kafka", "placement", "scheduler"]
     proxies = ["kafka"]
     if profile == "postgres":
@@ -94,10 +107,13 @@ def catalogue(profile: str) -> list[Fault]:
     ]
 
 
-def subset(profile: str) -> list[Fault]:
-    """Every fault kind once, for `make test`. The network faults go between the sidecars and
-    Kafka on SQLite, and between the apps and the database on PostgreSQL. The kill is Kafka's:
-    the fault this suite was written for (an app's restart is an integration test too)."""
+def subset(profile: str, replicas: int = 1) -> list[Fault]:
+    """Every fault kind once, for `make test` (with replicas: each replica kind once). The
+    network faults go between the sidecars and Kafka on SQLite, and between the apps and the
+    database on PostgreSQL. The kill is Kafka's: the fault this suite was written for (an app's
+    restart is an integration test too)."""
+    if replicas > 1:
+        return [Fault(kind, target) for kind, target in replica_subset(replicas)]
     proxy = "postgres" if profile == "postgres" else "kafka"
     return [
         Fault("kill", "kafka"),
@@ -120,11 +136,15 @@ class Window:
     effective: bool = True  # False: the fault did not do what it is for (breaker never opened)
 
 
-def inject(fault: Fault, pause_seconds: float, toxiproxy: ToxiproxyClient | None) -> Window:
+def inject(
+    fault: Fault, pause_seconds: float, toxiproxy: ToxiproxyClient | None, replicas: int = 1
+) -> Window:
     """Applies the fault, holds it, undoes it; returns when the stack is whole again."""
     start = time.monotonic()
     effective = True
-    if fault.kind == "kill":
+    if fault.kind in REPLICA_KINDS:
+        note = inject_replica_fault(fault.kind, fault.target, pause_seconds, replicas)
+    elif fault.kind == "kill":
         note = _kill(fault.target)
     elif fault.kind == "pause":
         note = _pause(fault.target, pause_seconds)

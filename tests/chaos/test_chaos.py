@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from deploy.stack.replicas import replicas_from_env
 from deploy.stack.runner import profile_from_env
 from tests.chaos.conftest import chaos_size, orders_per_fault
 from tests.chaos.faults import Fault, catalogue, subset
@@ -15,11 +16,13 @@ from tests.chaos.scenario import run_fault
 
 
 def selected_faults() -> list[Fault]:
-    profile = profile_from_env()
-    faults = catalogue(profile) if chaos_size() == "full" else subset(profile)
+    profile, replicas = profile_from_env(), replicas_from_env(profile_from_env())
+    full = chaos_size() == "full"
+    faults = catalogue(profile, replicas) if full else subset(profile, replicas)
     wanted = [w for w in os.environ.get("CHAOS_FAULTS", "").split(",") if w]
     if wanted:
-        faults = [f for f in catalogue(profile) if f.name in wanted or f.kind in wanted]
+        every = catalogue(profile, replicas)
+        faults = [f for f in every if f.name in wanted or f.kind in wanted]
     return faults
 
 
@@ -31,7 +34,7 @@ def test_every_order_ends_right(fault: Fault, chaos_stack, api, chaos_session) -
         missing = chaos_stack.toxiproxy_missing
         if chaos_stack.started_here and "does not exist" not in missing:
             pytest.fail(f"fault {fault.name}: {missing}")
-        chaos_session.results.append(FaultResult(chaos_stack.profile, fault.name, skipped=missing))
+        chaos_session.results.append(FaultResult(chaos_stack.label, fault.name, skipped=missing))
         chaos_session.save()
         pytest.skip(missing)
     result = run_fault(fault, chaos_stack, api, orders_per_fault())
