@@ -2,7 +2,7 @@
 instance of every app, so clients should see none of them.
 
 - `kill-pod:<app>-<k>`: the instance's app and sidecar killed together (SIGKILL), down
-  KILL_DOWN_SECONDS, started again (sidecar, then app), as a deleted pod comes back.
+  KILL_DOWN_SECONDS, started again (app, then sidecar), as a deleted pod comes back.
 - `pause-pod:<app>-<k>`: app and sidecar frozen (SIGSTOP) longer than the saga's timeouts.
 - `rebalance:<app>-<k>`: the instance killed, then placement and the scheduler killed while the
   actors and jobs move to the survivor; all started again, the instance last.
@@ -68,7 +68,7 @@ def inject_replica_fault(kind: str, target: str, pause_seconds: float, replicas:
 
 
 def _start_pod(instance: str) -> None:
-    for name in reversed(pod(instance)):  # the sidecar first: the app waits for it
+    for name in pod(instance):  # the app first: its sidecar is ready once the app listens
         start_one(name)
 
 

@@ -42,7 +42,7 @@ def apply_fault(app_id: str, k: int, fault: str) -> float:
         for n in names:
             stop_one(n)
         time.sleep(KILL_DOWN_SECONDS)
-        for n in reversed(names):  # the sidecar first when both: the app waits for it
+        for n in names:  # the app first: its sidecar is ready only once the app listens
             start_one(n)
     else:
         groups = [next(r["pid"] for r in _records() if r["name"] == n) for n in names]
