@@ -42,9 +42,10 @@ for profile in ${PROFILES:-sqlite postgres}; do
   bash tests/contracts/ts/run.sh
 done
 if [[ " ${PROFILES:-sqlite postgres} " == *" postgres "* ]]; then
-  # `make replicas` runs tests/replicas whole (about 4 min); here all but the order-service kill.
+  # `make replicas` runs tests/replicas whole (with the availability and rejoin tests, long);
+  # here test_replicas.py but the order-service kill.
   echo "==> replicas subset (REPLICAS=2, profile postgres, its own stack): work shared per instance, an inventory-service instance killed and restarted"
-  $py -m pytest tests/replicas -q \
+  $py -m pytest tests/replicas/test_replicas.py -q \
     --deselect "tests/replicas/test_replicas.py::test_losing_an_instance_loses_no_order_and_it_rejoins[order-service]"
 fi
 echo "==> browser tests of the console (Playwright, Chromium headless), profile sqlite"
