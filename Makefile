@@ -38,7 +38,7 @@ chaos:                ## every fault of tests/chaos on both profiles, 200 orders
 	@WITH_POSTGRES=1 bash deploy/setup/install.sh
 	bash tests/chaos/run.sh
 
-replicas:             ## REPLICAS=2 PROFILE=postgres on its own stack: the work spread per instance, one instance killed and restarted (tests/replicas)
+replicas:             ## REPLICAS=2 PROFILE=postgres on its own stack: the work spread per instance, one instance killed and restarted, failed client requests per instance fault, the rejoin test (tests/replicas; long)
 	@WITH_POSTGRES=1 bash deploy/setup/install.sh
 	$(PY) -m pytest tests/replicas -q
 
