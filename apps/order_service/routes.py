@@ -149,10 +149,11 @@ def api_router(
             except Exception as exc:
                 log.warning("cancel event not delivered now: %s", exc, extra={"order_id": order_id})
         elif decision == "confirmed":
-            # The claim is stored: if the saga cannot be resumed now, the reconciler does it.
+            # The claim is stored. Its saga's previous run may not have recorded its end yet:
+            # resumed once it has; the reconciler only if that takes too long.
             row = await run_in_threadpool(orders.get_order, db, order_id)
             if row is not None:
-                await sagas.resume(row)
+                await sagas.resume_once_ended(row)
         row = await run_in_threadpool(orders.get_order, db, order_id)
         return await run_in_threadpool(orders.order_view, db, row)
 

@@ -28,12 +28,12 @@ CANCEL_AFTER_CONFIRM_EVERY = 4  # one confirm-intent order in this many: cancell
 RECONCILER_ACTIONS = ("started", "resumed", "terminated_stalled")
 
 
-def reconciled(replicas: int) -> dict[str, float]:
-    """order_saga_reconciled_total per action, summed over the order-service instances."""
+def reconciled(instances: range) -> dict[str, float]:
+    """order_saga_reconciled_total per action, summed over these order-service instances."""
     return {
         action: sum(
             metric("order-service", k, "order_saga_reconciled_total", action=action)
-            for k in range(1, replicas + 1)
+            for k in instances
         )
         for action in RECONCILER_ACTIONS
     }
@@ -87,7 +87,9 @@ def one_round(api: httpx.Client, replicas: int, seed: int) -> tuple[Run, Workflo
     plan = Plan.fresh()
     set_up(api, plan, time.monotonic() + 60)
     sent = make_orders(plan, ORDERS, seed)
-    before = reconciled(replicas)
+    # The killed instance's counters start again at 0 with its new process: before, the
+    # survivors' only; after, every instance's.
+    before = reconciled(range(1, replicas))
     watch = WorkflowWatch(lambda: [s.order_id for s in sent if s.order_id])
     load = Load(api, sent, WINDOW, seed=seed)
     killed_for: list[float] = []
@@ -104,8 +106,7 @@ def one_round(api: httpx.Client, replicas: int, seed: int) -> tuple[Run, Workflo
             load.wait()
     rest = settle(api, plan, sent, time.monotonic())
     watch.stop()
-    after = reconciled(replicas)
-    # The killed instance's counters restarted at 0: what the survivors and it did since.
+    after = reconciled(range(1, replicas + 1))
     acted = {a: after[a] - before[a] for a in RECONCILER_ACTIONS}
     acted["down_seconds"] = killed_for[0] if killed_for else -1
     return Run(plan, sent, rest), watch, acted
