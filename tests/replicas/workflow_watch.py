@@ -65,14 +65,13 @@ class WorkflowWatch:
 
     order_ids: object  # Callable[[], list[str]]
     instance: int = 1  # the order-service instance whose sidecar answers (it must stay up)
-    every: float = 0.5
+    every: float = 1.0
     early: dict[str, Anomaly] = field(default_factory=dict)  # kept for SETTLE_SECONDS
     statuses: dict[str, set[str]] = field(default_factory=dict)  # every status seen per order
     errors: int = 0
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
-        self._ended: set[str] = set()
         self._suspect: dict[str, Anomaly] = {}
         self._thread = threading.Thread(target=self._run, name="workflow-watch", daemon=True)
 
@@ -93,7 +92,9 @@ class WorkflowWatch:
                     self.errors += 1
 
     def _round(self, client: httpx.Client) -> None:
-        ids = [i for i in self.order_ids() if i not in self._ended]
+        # Every order, ended or not: a client's cancel of a confirmed order starts its saga
+        # again after it had ended.
+        ids = list(self.order_ids())
         if not ids:
             return
         # The workflow first, then the order: an order that ends between the two reads is
@@ -105,7 +106,6 @@ class WorkflowWatch:
             self.statuses.setdefault(order_id, set()).add(status)
             ended, order_status = sagas.get(order_id, (False, "MISSING"))
             if ended:
-                self._ended.add(order_id)
                 self._suspect.pop(order_id, None)
             elif status in WORKFLOW_ENDS or status == "PENDING":
                 seen = self._suspect.setdefault(
