@@ -44,7 +44,7 @@ lag:                  ## a consumer paused under load: a real Prometheus fires t
 	@bash deploy/setup/prometheus.sh >/dev/null
 	$(PY) -m pytest tests/lag -q -s
 
-replicas:             ## REPLICAS=2 PROFILE=postgres on its own stack: the work spread per instance, one instance killed and restarted (tests/replicas)
+replicas:             ## REPLICAS=2 PROFILE=postgres on its own stack: the work spread per instance, one instance killed and restarted, failed client requests per instance fault, the rejoin test (tests/replicas; long)
 	@WITH_POSTGRES=1 bash deploy/setup/install.sh
 	$(PY) -m pytest tests/replicas -q
 

@@ -16,6 +16,8 @@ the caller may not make it.
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from fastapi import APIRouter, Header, Path, Query, Response
 
@@ -83,7 +85,10 @@ async def place_order(
     learning the outcome in one request."""
     if not principal.may_act_for(order.customer_id):
         raise Problem(403, "Forbidden", "a customer places orders for itself only")
-    headers = {"idempotency-key": idempotency_key} if idempotency_key else None
+    # Without the client's key, one of the gateway's own for this request: the gateway's
+    # sidecar retries a call that may have reached an instance that then died or froze
+    # (components/common/resiliency-gateway.yaml), and a retry must not place a second order.
+    headers = {"idempotency-key": idempotency_key or f"gateway-{uuid.uuid4()}"}
     params = {"waitSeconds": f"{wait_seconds:g}"} if wait_seconds else None
     return await forward(
         dapr, ORDERS, "orders", verb="POST", body=body_of(order), headers=headers, params=params

@@ -194,10 +194,11 @@ async def cancel_order(order_id: Identifier, db: Db, sagas: SagasDep) -> dict[st
         except Exception as exc:
             log.warning("cancel event not delivered now: %s", exc, extra={"order_id": order_id})
     elif decision is CancelDecision.CONFIRMED:
-        # The claim is stored: if the saga cannot be resumed now, the reconciler does it.
+        # The claim is stored. Its saga's previous run may not have recorded its end yet:
+        # resumed once it has; the reconciler only if that takes too long.
         row = await run_in_threadpool(views.get_order, db, order_id)
         if row is not None:
-            await sagas.resume(row)
+            await sagas.resume_once_ended(row)
     return await _view_now(db, order_id)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -42,6 +43,8 @@ from workflows.steps import ORDER_SAGA
 log = logging.getLogger(__name__)
 ENDED = {WorkflowStatus.COMPLETED, WorkflowStatus.FAILED, WorkflowStatus.TERMINATED}
 COMMANDS_PENDING_AT_MOST = 100  # past this (the sidecar is slow or away) the sagas send them
+RESUME_WAIT_SECONDS = 8.0  # a cancel of a confirmed order waits this long for the run to end
+RESUME_RETRY_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,19 @@ class Sagas:
         """Runs the order's saga again from what its record says; False if its previous run has
         not ended yet (or the sidecar cannot take it now)."""
         return await self._schedule(order, await self._input(order, resume=True))
+
+    async def resume_once_ended(self, order: Order, within: float = RESUME_WAIT_SECONDS) -> bool:
+        """Resumes the order's saga, waiting up to `within` seconds for its previous run to end
+        first. A client may cancel an order the moment it shows CONFIRMED, which the payment
+        step writes before the workflow has recorded its own end; scheduling the same id then
+        fails (ALREADY_EXISTS) for as long as that last turn takes (hundreds of ms while
+        placement moves the workflow actors, seen at a rejoin of an instance)."""
+        deadline = time.monotonic() + within
+        while not await self.resume(order):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(RESUME_RETRY_SECONDS)
+        return True
 
     def state(self, order_id: str) -> WorkflowState | None:
         return self.workflows.get_workflow_state(order_id, fetch_payloads=False)

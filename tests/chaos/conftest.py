@@ -16,6 +16,7 @@ import pytest
 
 from apps.gateway.tokens import Role
 from deploy.stack.kafka import brokers_from_env
+from deploy.stack.replicas import replicas_from_env
 from deploy.stack.runner import profile_from_env
 from tests.chaos import stack as chaos_stack_module
 from tests.chaos.report import Session, table
@@ -52,6 +53,7 @@ def session_label() -> str:
 def chaos_session(pytestconfig: pytest.Config) -> Iterator[Session]:
     session = Session(
         profile=session_label(),
+        replicas=replicas_from_env(profile_from_env()),
         size=chaos_size(),
         orders_per_fault=orders_per_fault(),
         chosen=os.environ.get("CHAOS_FAULTS", ""),
@@ -87,6 +89,6 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:  #
     session = config.stash.get(SESSION_KEY, None)
     if session is None or not session.results:
         return
-    terminalreporter.section(f"chaos results ({session.profile}, {session.size})")
+    terminalreporter.section(f"chaos results ({session.label}, {session.size})")
     terminalreporter.write_line(table([session]))
     terminalreporter.write_line(f"saved in {session.path}")

@@ -19,6 +19,12 @@ import httpx
 
 from deploy.stack.runner import StackError, _records, start_one, stop_one
 from tests.chaos import broker_faults
+from tests.chaos.replica_faults import (
+    REPLICA_KINDS,
+    inject_replica_fault,
+    replica_catalogue,
+    replica_subset,
+)
 
 APPS = ["gateway", "order-service", "inventory-service", "payment-service", "notification-service"]
 KILL_DOWN_SECONDS = 5.0  # how long a killed process stays dead before it is started again
@@ -37,7 +43,7 @@ TOXICS = {
 }
 NETWORK_KINDS = [*TOXICS, "disabled"]
 PROCESS_KINDS = ["kill", "pause", "rolling"]
-KINDS = [*PROCESS_KINDS, *NETWORK_KINDS, "breaker"]
+KINDS = [*PROCESS_KINDS, *NETWORK_KINDS, "breaker", *(k for k in REPLICA_KINDS if k != "rolling")]
 
 
 class ToxiproxyClient(Protocol):
@@ -81,6 +87,9 @@ class Fault:
             "kill": KILL_DOWN_SECONDS + (25.0 if self.target in ("kafka", "postgres") else 5.0),
             "pause": pause_seconds,
             "breaker": pause_seconds + 4.0,
+            "kill-pod": KILL_DOWN_SECONDS + 10.0,
+            "pause-pod": pause_seconds,
+            "rebalance": KILL_DOWN_SECONDS + 15.0,
             "rolling": 40.0,  # 3 x (stop 2.4 s, start 2-10 s, in sync < 1 s): measured
         }.get(self.kind, NETWORK_SECONDS)
 
@@ -95,10 +104,18 @@ def cluster_faults() -> list[Fault]:
     ]
 
 
-def catalogue(profile: str, kafka_brokers: int = 1) -> list[Fault]:
-    """Every fault, for `make chaos`; with three brokers, the broker faults."""
+def catalogue(profile: str, kafka_brokers: int = 1, replicas: int = 1) -> list[Fault]:
+    """Every fault, for `make chaos`; with three brokers the broker faults, with replicas the
+    faults of instances (tests/chaos/replica_faults.py), both when both."""
+    shaped = (
+        [Fault(kind, target) for kind, target in replica_catalogue(replicas)]
+        if replicas > 1
+        else []
+    )
     if kafka_brokers > 1:
-        return cluster_faults()
+        shaped += cluster_faults()
+    if shaped:
+        return shaped
     killed = [*APPS, *(f"{a}/daprd" for a in APPS), "kafka", "placement", "scheduler"]
     proxies = ["kafka"]
     if profile == "postgres":
@@ -112,13 +129,18 @@ def catalogue(profile: str, kafka_brokers: int = 1) -> list[Fault]:
     ]
 
 
-def subset(profile: str, kafka_brokers: int = 1) -> list[Fault]:
+def subset(profile: str, kafka_brokers: int = 1, replicas: int = 1) -> list[Fault]:
     """Every fault kind once, for `make test`. The network faults go between the sidecars and
     Kafka on SQLite, and between the apps and the database on PostgreSQL. The kill is Kafka's:
     the fault this suite was written for (an app's restart is an integration test too). With
-    three brokers: the broker faults, each new."""
+    replicas, each replica kind once; with three brokers, the broker faults; both when both."""
+    shaped = (
+        [Fault(kind, target) for kind, target in replica_subset(replicas)] if replicas > 1 else []
+    )
     if kafka_brokers > 1:
-        return cluster_faults()
+        shaped += cluster_faults()
+    if shaped:
+        return shaped
     proxy = "postgres" if profile == "postgres" else "kafka"
     return [
         Fault("kill", "kafka"),
@@ -142,13 +164,19 @@ class Window:
 
 
 def inject(
-    fault: Fault, pause_seconds: float, toxiproxy: ToxiproxyClient | None, kafka_brokers: int = 1
+    fault: Fault,
+    pause_seconds: float,
+    toxiproxy: ToxiproxyClient | None,
+    kafka_brokers: int = 1,
+    replicas: int = 1,
 ) -> Window:
     """Applies the fault, holds it, undoes it; returns when the stack is whole again (with
     several brokers: once no partition is under-replicated)."""
     start = time.monotonic()
     effective = True
-    if fault.kind in PROCESS_KINDS:
+    if fault.kind in REPLICA_KINDS and not fault.of_cluster:
+        note = inject_replica_fault(fault.kind, fault.target, pause_seconds, replicas)
+    elif fault.kind in PROCESS_KINDS:
         try:
             note = _process_fault(fault, pause_seconds, kafka_brokers)
         except broker_faults.NotInSync as err:

@@ -33,6 +33,10 @@ class FaultResult:
     paths: dict[str, dict[str, int]] = field(default_factory=dict)  # intent -> outcome counts
     seconds: float = 0.0  # the whole fault run: set-up, load, fault, settling, checks
     skipped: str = ""
+    # Client requests (POSTs of orders, cancels) answered with an error or not at all, which
+    # the client then retried; None: a record from before this was counted.
+    failed_requests: int | None = None
+    requests: int = 0  # every request the load sent
 
     def failure_message(self) -> str:
         lines = [f"fault {self.fault} ({self.profile}): {self.note}"]
@@ -56,10 +60,15 @@ class Session:
     finished: float | None = None
     stack_note: str = ""
     results: list[FaultResult] = field(default_factory=list)
+    replicas: int = 1
+
+    @property
+    def label(self) -> str:
+        return self.profile + (f" REPLICAS={self.replicas}" if self.replicas > 1 else "")
 
     @property
     def path(self) -> Path:
-        slug = self.profile.replace(", ", "-").replace(" ", "-")  # `sqlite, 3 brokers`
+        slug = self.label.replace(", ", "-").replace(" ", "-").replace("=", "")
         return RESULTS_DIR / f"{slug}-{self.size}.json"
 
     def save(self) -> None:
@@ -77,6 +86,12 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _failed(result: FaultResult) -> str:
+    if result.failed_requests is None:
+        return "n/a"
+    return f"{result.failed_requests} of {result.requests}"
+
+
 def _dead(result: FaultResult) -> str:
     if result.dead_letters is None:
         return "n/a"
@@ -90,19 +105,19 @@ def _dead(result: FaultResult) -> str:
 
 HEADER = (
     "| profile | fault | orders | confirmed | cancelled | stuck | s from fault end to last "
-    "order end | invariant breaks | dead letters | fault |\n"
-    "|---|---|---:|---:|---:|---:|---:|---:|---|---|"
+    "order end | invariant breaks | failed client requests | dead letters | fault |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
 )
 
 
 def row(r: FaultResult) -> str:
     if r.skipped:
-        return f"| {r.profile} | {r.fault} | - | - | - | - | - | - | - | skipped: {r.skipped} |"
+        return f"| {r.profile} | {r.fault} | - | - | - | - | - | - | - | - | skipped: {r.skipped} |"
     breaks = str(len(r.breaks)) + (" + problem" if r.problem else "")
     note = (r.note + (f"; {r.problem}" if r.problem else "")).replace("|", "/")
     return (
         f"| {r.profile} | {r.fault} | {r.orders} | {r.confirmed} | {r.cancelled} | {r.stuck} "
-        f"| {_num(r.recovery_seconds)} | {breaks} | {_dead(r)} | {note} |"
+        f"| {_num(r.recovery_seconds)} | {breaks} | {_failed(r)} | {_dead(r)} | {note} |"
     )
 
 
@@ -131,7 +146,7 @@ def details(sessions: list[Session], per_fault: int = 10) -> str:
 
 def summary(s: Session) -> str:
     return (
-        f"- {s.profile} ({f'CHAOS_FAULTS={s.chosen}' if s.chosen else s.size}, "
+        f"- {s.label} ({f'CHAOS_FAULTS={s.chosen}' if s.chosen else s.size}, "
         f"{s.orders_per_fault} orders per fault, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(s.started))}): "
         f"{len(s.results)} faults, {sum(r.orders for r in s.results)} orders, "

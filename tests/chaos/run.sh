@@ -14,6 +14,13 @@ for profile in ${PROFILES:-sqlite postgres}; do
   echo "==> chaos matrix, profile $profile"
   PROFILE=$profile CHAOS_SIZE=full $py -m pytest tests/chaos/test_chaos.py -q || status=1
 done
+if [[ " ${PROFILES:-sqlite postgres} " == *" postgres "* ]]; then
+  # The faults of one instance among two (tests/chaos/replica_faults.py): kill and pause of an
+  # instance (app and sidecar), placement and scheduler killed while actors move, rolling
+  # restarts.
+  echo "==> chaos matrix, profile postgres, REPLICAS=2"
+  PROFILE=postgres REPLICAS=2 CHAOS_SIZE=full $py -m pytest tests/chaos/test_chaos.py -q || status=1
+fi
 # Three Kafka brokers (deploy/stack/kafka.py): a broker killed, one paused, a rolling restart.
 echo "==> chaos, KAFKA_BROKERS=3, profile sqlite"
 KAFKA_BROKERS=3 PROFILE=sqlite CHAOS_SIZE=full $py -m pytest tests/chaos/test_chaos.py -q || status=1

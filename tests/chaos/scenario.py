@@ -23,7 +23,7 @@ TAIL_SECONDS = 3.0  # and after it
 def run_fault(fault: Fault, stack: ChaosStack, api: httpx.Client, count: int) -> FaultResult:
     began = time.monotonic()
     result = FaultResult(profile=stack.label, fault=fault.name)
-    damaged = make_whole(stack.profile, kafka_brokers=stack.kafka_brokers)
+    damaged = make_whole(stack.profile, kafka_brokers=stack.kafka_brokers, replicas=stack.replicas)
     if damaged:
         result.problem = f"stack not whole before the fault: {'; '.join(damaged)}"
         return result
@@ -41,7 +41,9 @@ def run_fault(fault: Fault, stack: ChaosStack, api: httpx.Client, count: int) ->
     time.sleep(max(0.0, load.started + lead - time.monotonic()))
 
     try:
-        done = inject(fault, stack.pause_seconds, stack.toxiproxy, stack.kafka_brokers)
+        done = inject(
+            fault, stack.pause_seconds, stack.toxiproxy, stack.kafka_brokers, stack.replicas
+        )
         fault_end, fault_end_wall = done.end, done.end_wall
         result.note = done.note
         if not done.effective:
@@ -78,10 +80,23 @@ def run_fault(fault: Fault, stack: ChaosStack, api: httpx.Client, count: int) ->
     if rest.last_end is not None:
         result.recovery_seconds = round(max(0.0, rest.last_end - fault_end_wall), 1)
     result.paths = _paths(sent, rest.orders)
+    result.failed_requests, result.requests = failed_requests(sent)
     if load.late_starts:
         result.note += f"; {load.late_starts} orders sent >1 s late"
     result.seconds = round(time.monotonic() - began, 1)
     return result
+
+
+def failed_requests(sent: list) -> tuple[int, int]:
+    """(failed, all): the client's requests answered with an error or not at all (each one it
+    then retried, with its Idempotency-Key), and every request it sent."""
+    failed = sum(len(s.retried_after) + len(s.client_errors) for s in sent)
+    cancels = sum(s.cancel_accepted for s in sent)
+    return failed, sum(s.attempts for s in sent) + cancels + failed_cancels(sent)
+
+
+def failed_cancels(sent: list) -> int:
+    return sum(1 for s in sent for r in s.retried_after if r.startswith("cancel"))
 
 
 def _paths(sent: list, orders: dict[str, dict]) -> dict[str, dict[str, int]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from deploy.stack.kafka_admin import kafka_answers
 from deploy.stack.paths import ROOT
 from deploy.stack.process import http_ok
+from deploy.stack.replicas import replicas_from_env, with_replicas
 from deploy.stack.runfile import load_runfile
 from deploy.stack.runner import _alive, _records, profile_from_env, running_kafka_brokers
 from tests.chaos.faults import PAUSE_MARGIN_SECONDS, FaultError, ToxiproxyClient, restart
@@ -34,11 +35,13 @@ class ChaosStack:
     toxiproxy_missing: str  # why there is no Toxiproxy client ("" if there is one)
     started_here: bool
     kafka_brokers: int = 1
+    replicas: int = 1  # instances of each replicated app (REPLICAS, PROFILE=postgres)
 
     @property
     def label(self) -> str:
-        """The profile as results show it: `sqlite`, or `sqlite, 3 brokers`."""
-        return self.profile + (f", {self.kafka_brokers} brokers" if self.kafka_brokers > 1 else "")
+        """How results name the stack: `sqlite`, `sqlite, 3 brokers`, `postgres REPLICAS=2`."""
+        brokers = f", {self.kafka_brokers} brokers" if self.kafka_brokers > 1 else ""
+        return self.profile + brokers + (f" REPLICAS={self.replicas}" if self.replicas > 1 else "")
 
     @property
     def pause_seconds(self) -> float:
@@ -71,6 +74,7 @@ def start() -> ChaosStack:
         toxiproxy_missing=missing,
         started_here=not running,
         kafka_brokers=running_kafka_brokers(),
+        replicas=replicas_from_env(profile_from_env()),
     )
 
 
@@ -102,7 +106,9 @@ def _toxiproxy() -> tuple[ToxiproxyClient | None, str]:
     return client, ""
 
 
-def make_whole(profile: str, timeout: float = 120.0, kafka_brokers: int = 1) -> list[str]:
+def make_whole(
+    profile: str, timeout: float = 120.0, kafka_brokers: int = 1, replicas: int = 1
+) -> list[str]:
     """Restarts any process of the stack that is dead, then waits until Kafka and every app
     (its database and sidecar) answer. Returns what is still wrong at the deadline."""
     problems = []
@@ -112,10 +118,10 @@ def make_whole(profile: str, timeout: float = 120.0, kafka_brokers: int = 1) -> 
                 restart(rec["name"])
             except FaultError as err:
                 problems.append(str(err))
-    apps = load_runfile(ROOT / "dapr.yaml", profile)
+    apps = with_replicas(load_runfile(ROOT / "dapr.yaml", profile), replicas)
     deadline = time.monotonic() + timeout
     while True:
-        waiting = [a.app_id for a in apps if not http_ok(f"http://127.0.0.1:{a.app_port}/readyz")]
+        waiting = [a.name for a in apps if not http_ok(f"http://127.0.0.1:{a.app_port}/readyz")]
         if not kafka_answers(kafka_brokers):
             waiting.append("kafka")
         if not waiting or time.monotonic() > deadline:

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from deploy.stack.kafka import brokers_from_env
+from deploy.stack.replicas import replicas_from_env
 from deploy.stack.runner import profile_from_env
 from tests.chaos.conftest import chaos_size, orders_per_fault
 from tests.chaos.faults import Fault, catalogue, subset
@@ -17,10 +18,13 @@ from tests.chaos.scenario import run_fault
 
 def selected_faults() -> list[Fault]:
     profile, brokers = profile_from_env(), brokers_from_env()
-    faults = catalogue(profile, brokers) if chaos_size() == "full" else subset(profile, brokers)
+    replicas = replicas_from_env(profile)
+    full = chaos_size() == "full"
+    faults = catalogue(profile, brokers, replicas) if full else subset(profile, brokers, replicas)
     wanted = [w for w in os.environ.get("CHAOS_FAULTS", "").split(",") if w]
     if wanted:
-        faults = [f for f in catalogue(profile, brokers) if f.name in wanted or f.kind in wanted]
+        every = catalogue(profile, brokers, replicas)
+        faults = [f for f in every if f.name in wanted or f.kind in wanted]
     return faults
 
 
