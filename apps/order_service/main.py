@@ -34,7 +34,7 @@ from apps.order_service.sagas import Sagas, SagaTimeouts
 from apps.order_service.watch import OrderWatch
 from workflows.activities import saga_activities
 from workflows.limits import daily_limit
-from workflows.order_saga import register_saga
+from workflows.order_saga import latest_version, register_saga
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def saga_timeouts() -> SagaTimeouts:
 
 def workflow_runtime(db: Database, dapr: DaprClient, watch: OrderWatch) -> WorkflowRuntime:
     runtime = WorkflowRuntime(logger_options=sdk_logging())
-    register_saga(runtime)
+    register_saga(runtime, latest_version(os.environ))
     for name, activity in saga_activities(SagaRecordsInDb(db, watch), dapr).items():
         runtime.register_activity(activity, name=name)
     return runtime

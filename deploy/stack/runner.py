@@ -201,13 +201,13 @@ def _log_says_port_taken(log: Path, offset: int) -> bool:
         return b"address already in use" in f.read().lower()
 
 
-def _start_until_ready(svc: Service, proc: subprocess.Popen, log_offset: int) -> None:
+def _start_until_ready(svc: Service, proc: subprocess.Popen, log_offset: int) -> subprocess.Popen:
     """Waits for a started service; one that exits having lost a race for one of its ports is
-    started again, up to START_ATTEMPTS times in all."""
+    started again, up to START_ATTEMPTS times in all. Returns the process that is ready."""
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
             _wait_ready(svc, proc)
-            return
+            return proc
         except StackError as err:
             lost_race = proc.poll() is not None and _log_says_port_taken(svc.log, log_offset)
             if not lost_race:
@@ -224,6 +224,7 @@ def _start_until_ready(svc: Service, proc: subprocess.Popen, log_offset: int) ->
                 flush=True,
             )
             proc, log_offset = _start(svc)
+    raise AssertionError("unreachable")
 
 
 def _wait_ready(svc: Service, proc: subprocess.Popen) -> None:
@@ -456,9 +457,31 @@ def stop_one(name: str) -> None:
 
 def start_one(name: str) -> None:
     """Starts one process of the stack again, as `up` would, and waits until it is ready."""
+    start_services([planned_service(name)])
+
+
+def planned_service(name: str) -> Service:
+    """One process of the running stack as `up` planned it (the stack's profile, chaos mode and
+    replicas); KeyError if the stack has no process of that name."""
     phases, _apps = plan(*_running_mode())
-    svc = next(s for phase in phases for s in phase if s.name == name)
-    _start_until_ready(svc, *_start(svc))
+    found = next((s for phase in phases for s in phase if s.name == name), None)
+    if found is None:
+        raise KeyError(f"the stack has no process named {name!r}")
+    return found
+
+
+def start_services(services: list[Service]) -> list[int]:
+    """Starts planned services together (deploy/stack/restart.py may adapt them first), each
+    recorded by PID in place of any earlier process of the same name, then waits until each is
+    ready, as `up` starts a phase; their PIDs."""
+    started = [(svc, *_start(svc)) for svc in services]
+    return [_start_until_ready(svc, proc, offset).pid for svc, proc, offset in started]
+
+
+def running_pid(name: str) -> int | None:
+    """The PID of the stack's process of that name while it runs, else None."""
+    rec = next((r for r in _records() if r["name"] == name), None)
+    return rec["pid"] if rec is not None and _alive(rec) else None
 
 
 def _infra_only() -> bool:
