@@ -50,11 +50,13 @@ class Restarted:
     drain_seconds: float  # what the app's drain took (0 beside: the kernel moves its clients)
     gap_seconds: float  # from the old app's stop to the new one's readiness (0 beside)
     seconds: float  # the whole restart
+    stop_seconds: float = 0.0  # of the gap: the old sidecar and app stopping
 
     def line(self) -> str:
         return (
             f"{self.name} restarted {self.way} in {self.seconds:.1f}s "
-            f"(drain {self.drain_seconds:.1f}s, no instance for {self.gap_seconds:.1f}s)"
+            f"(drain {self.drain_seconds:.1f}s, no instance for {self.gap_seconds:.1f}s "
+            f"of which {self.stop_seconds:.1f}s stopping)"
         )
 
 
@@ -104,13 +106,14 @@ def _in_place(app: Service, sidecar: Service) -> Restarted:
     stopped = time.monotonic()
     stop(sidecar.name)
     stop(app.name)
+    stopping = time.monotonic() - stopped
     try:
         start_services([sidecar, app])
     except KeyError as exc:
         raise StackError(app.name, str(exc), app.log) from exc
     _wait_ready(app)
     now = time.monotonic()
-    return Restarted(app.name, "in place", drained, now - stopped, now - began)
+    return Restarted(app.name, "in place", drained, now - stopped, now - began, stopping)
 
 
 def _beside(app: Service) -> Restarted:

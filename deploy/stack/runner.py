@@ -478,6 +478,11 @@ def start_services(services: list[Service]) -> list[int]:
     return [_start_until_ready(svc, proc, offset).pid for svc, proc, offset in started]
 
 
+def running_names() -> list[str]:
+    """The names of the stack's processes that run now."""
+    return [r["name"] for r in _records() if _alive(r)]
+
+
 def running_pid(name: str) -> int | None:
     """The PID of the stack's process of that name while it runs, else None."""
     rec = next((r for r in _records() if r["name"] == name), None)
