@@ -33,6 +33,7 @@ class Result:
     longest_order_seconds: float = 0.0
     restarts: list[str] = field(default_factory=list)
     switch: list[float] = field(default_factory=list)  # order-service's rollout, wall clock
+    load_left_seconds: float = 0.0  # orders still flowed this long after the last restart
     reconciler: int = 0  # sagas order-service's reconciler found stalled or resumed
     seconds: float = 0.0
     finished: str = ""
@@ -55,6 +56,8 @@ class Result:
             problems.append(f"{v.unfinished} workflows still running at rest")
         if v.old_finished_by_new == 0:
             problems.append("no v1 saga was in flight across the deploy: nothing was proven")
+        if self.load_left_seconds <= 0:
+            problems.append("the orders stopped flowing before the last restart ended")
         if self.accepted != self.placed:
             problems.append(f"only {self.accepted} of {self.placed} orders accepted")
         return problems
@@ -96,6 +99,7 @@ def details(r: Result) -> str:
     lines += [f"- {line}" for line in r.restarts]
     between = ", ".join(f"{n} as {ver}" for ver, n in sorted(v.started_in_between.items()))
     lines.append(f"- sagas started while order-service rolled out: {between or 'none'}")
+    lines.append(f"- orders flowed on for {r.load_left_seconds:.0f} s after the last restart")
     for problem in r.problems()[:10]:
         lines.append(f"- PROBLEM: {problem}")
     return "\n".join(lines)

@@ -33,6 +33,8 @@ from tests.upgrade.report import Result
 
 NEW_RELEASE = {"SAGA_LATEST_VERSION": NEW}
 PARTICIPANT = "payment-service"  # paused while order-service restarts
+# Each further instance adds restarts: orders flow this much longer, to cover them all.
+EXTRA_SECONDS_PER_REPLICA = 35.0
 ORDER = ["order-service", "inventory-service", "payment-service", "notification-service"]
 
 
@@ -63,11 +65,13 @@ def run(api: httpx.Client, profile: str, replicas: int, size: Size) -> Result:
     plan = Plan.fresh()
     set_up(api, plan, deadline=time.monotonic() + 60)
     seed = zlib.crc32(f"upgrade-{profile}-{replicas}".encode())
-    sent = make_orders(plan, round(size.rate * size.seconds), seed)
-    load = Load(api, sent, size.seconds, seed=seed)
+    seconds = size.seconds + EXTRA_SECONDS_PER_REPLICA * (replicas - 1)
+    sent = make_orders(plan, round(size.rate * seconds), seed)
+    load = Load(api, sent, seconds, seed=seed)
     load.start()
     try:
         switch = _roll_out(load, replicas, size, result.restarts)
+        result.load_left_seconds = load.started + seconds - time.monotonic()
     finally:
         load.wait()  # bounded: every order gives up by itself
     rest = invariants.settle(api, plan, sent, time.monotonic())
