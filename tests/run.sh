@@ -9,8 +9,9 @@
 # stack-dependent contract tests (provider verification, captured messages) on the real stack
 # once per profile (embedded SQLite, then PostgreSQL) followed by the second-language check of
 # the messages that run captured, a REPLICAS=2 subset (tests/replicas: the work shared by the
-# instances, one instance killed and restarted), a rolling-upgrade subset (tests/upgrade: order-service onto the new saga version and the gateway
-# restarted under load, 0 failed requests), the operator console's browser tests
+# instances, one instance killed and restarted), a rolling-upgrade subset (tests/upgrade:
+# order-service onto the new saga version and the gateway restarted under load, 0 failed
+# requests), the operator console's browser tests
 # (tests/browser: Playwright and Debian's Chromium, profile sqlite, on a stack of their own), a
 # short k6 bench run (loadtests/bench, BENCH_SIZE=subset: fails on errors, orders not completed
 # or a state store not purged, never on latency), then a chaos subset per profile (one fault of
