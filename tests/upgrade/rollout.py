@@ -1,7 +1,7 @@
-"""One rolling upgrade under load: orders flow at a constant rate; payment-service is paused
-(SIGSTOP) so that sagas park mid-flight; order-service, instance after instance, is restarted
-onto the new saga version (SAGA_LATEST_VERSION v1 -> v2) while they are parked; payment-service
-resumes; every other app is restarted one after another, the gateway last. Then the stack at
+"""One rolling upgrade under load: orders flow at a constant rate; order-service, instance after
+instance, is restarted onto the new saga version (SAGA_LATEST_VERSION v1 -> v2), each in the
+middle of a pause (SIGSTOP) of payment-service, so that sagas are parked mid-flight across it;
+then every other app is restarted one after another, the gateway last. Then the stack at
 rest is checked: the chaos suite's invariants, every client request, every saga's version and
 path from its history.
 
@@ -34,7 +34,7 @@ from tests.upgrade.report import Result
 NEW_RELEASE = {"SAGA_LATEST_VERSION": NEW}
 PARTICIPANT = "payment-service"  # paused while order-service restarts
 # Each further instance adds restarts: orders flow this much longer, to cover them all.
-EXTRA_SECONDS_PER_REPLICA = 35.0
+EXTRA_SECONDS_PER_REPLICA = 50.0
 ORDER = ["order-service", "inventory-service", "payment-service", "notification-service"]
 
 
@@ -100,26 +100,36 @@ def reconciler_actions() -> int:
 
 
 def _roll_out(load: Load, replicas: int, size: Size, restarts: list[str]) -> Switch:
-    """The deploy, while the load runs: order-service onto the new version with the participant
-    paused, then the others; returns when order-service's instances switched."""
+    """The deploy, while the load runs: each order-service instance onto the new version in the
+    middle of a pause of the participant (so that sagas, v1 ones too while another instance
+    still runs the old release, are parked across it), then the others; returns when
+    order-service's instances switched."""
     _until(load.started + size.lead)
-    paused = instances(PARTICIPANT, replicas)
-    resume_at = time.monotonic() + size.pause
-    pause(paused)
-    resumer = threading.Timer(size.pause, resume, [paused])
-    resumer.start()
-    try:
-        _until(resume_at - size.pause / 2)  # sagas parked on the participant for a while
-        began = time.time()
-        for name in instances("order-service", replicas):
-            restarts.append(restart(name, NEW_RELEASE).line())
-        ended = time.time()
-    finally:
-        resumer.join()  # resumes on time, whether the restarts went well or not
+    moments = [
+        _restart_while_paused(name, instances(PARTICIPANT, replicas), size.pause, restarts)
+        for name in instances("order-service", replicas)
+    ]
+    ended = time.time()
     others = [a for a in ORDER[1:] if size.restart_others]
     for name in [n for app in others for n in instances(app, replicas)] + ["gateway"]:
         restarts.append(restart(name, NEW_RELEASE).line())
-    return Switch(began, ended)
+    return Switch(moments[0], ended)
+
+
+def _restart_while_paused(name: str, paused: list[str], seconds: float, out: list[str]) -> float:
+    """Pauses `paused` for `seconds`, restarts `name` onto the new release half-way through;
+    the wall-clock time the restart began."""
+    resume_at = time.monotonic() + seconds
+    pause(paused)
+    resumer = threading.Timer(seconds, resume, [paused])
+    resumer.start()
+    try:
+        _until(resume_at - seconds / 2)  # sagas parked on the participant for a while
+        began = time.time()
+        out.append(restart(name, NEW_RELEASE).line())
+    finally:
+        resumer.join()  # resumes on time, whether the restart went well or not
+    return began
 
 
 def pause(names: list[str]) -> None:
