@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run up down status test setup lint lock logs chaos lag token contracts bench soak infra k8s-check replicas k8s-setup k8s-up k8s-down k8s-status k8s-node-check images k8s-e2e record-histories
+.PHONY: run up down status test setup lint lock logs chaos lag token contracts bench soak infra k8s-check replicas k8s-setup k8s-up k8s-down k8s-status k8s-node-check images k8s-e2e record-histories upgrade
 
 run: setup            ## start everything in the foreground; Ctrl-C stops it
 	$(PY) -m deploy.stack run
@@ -47,6 +47,10 @@ lag:                  ## a consumer paused under load: a real Prometheus fires t
 replicas:             ## REPLICAS=2 PROFILE=postgres on its own stack: the work spread per instance, one instance killed and restarted, failed client requests per instance fault, the rejoin test (tests/replicas; long)
 	@WITH_POSTGRES=1 bash deploy/setup/install.sh
 	$(PY) -m pytest tests/replicas -q
+
+upgrade:              ## a rolling upgrade under load (sagas parked, order-service onto saga v2, every app restarted), single instances then REPLICAS=2; writes docs/upgrade.md
+	@WITH_POSTGRES=1 bash deploy/setup/install.sh
+	$(PY) -m tests.upgrade
 
 record-histories:     ## a saga history per path from the real stack, as the saga's current version: tests/replay/histories/
 	@bash deploy/setup/install.sh

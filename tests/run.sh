@@ -9,7 +9,9 @@
 # stack-dependent contract tests (provider verification, captured messages) on the real stack
 # once per profile (embedded SQLite, then PostgreSQL) followed by the second-language check of
 # the messages that run captured, a REPLICAS=2 subset (tests/replicas: the work shared by the
-# instances, one instance killed and restarted), the operator console's browser tests
+# instances, one instance killed and restarted), a rolling-upgrade subset (tests/upgrade:
+# order-service onto the new saga version and the gateway restarted under load, 0 failed
+# requests), the operator console's browser tests
 # (tests/browser: Playwright and Debian's Chromium, profile sqlite, on a stack of their own), a
 # short k6 bench run (loadtests/bench, BENCH_SIZE=subset: fails on errors, orders not completed
 # or a state store not purged, never on latency), then a chaos subset per profile (one fault of
@@ -56,6 +58,10 @@ if [[ " ${PROFILES:-sqlite postgres} " == *" postgres "* ]]; then
   $py -m pytest tests/replicas/test_replicas.py -q \
     --deselect "tests/replicas/test_replicas.py::test_losing_an_instance_loses_no_order_and_it_rejoins[order-service]"
 fi
+echo "==> rolling-upgrade subset (profile sqlite, its own stack; make upgrade runs it whole): orders flowing, payment-service paused, order-service restarted onto saga v2, the gateway restarted beside itself"
+upgrade_start=$SECONDS
+PROFILE=sqlite UPGRADE_SIZE=subset $py -m pytest tests/upgrade -q
+echo "    rolling-upgrade subset took $((SECONDS - upgrade_start))s"
 echo "==> browser tests of the console (Playwright, Chromium headless), profile sqlite"
 browser_start=$SECONDS
 PROFILE=sqlite $py -m pytest tests/browser -q

@@ -12,7 +12,7 @@ every step is safe to repeat, and `_resume` picks up from what the order databas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -34,6 +34,7 @@ from workflows.statuses import SAGA_IN_FLIGHT, SagaStatus
 from workflows.steps import (
     CANCEL_REQUESTED,
     INVENTORY_RESERVED,
+    LATEST_VERSION_ENV,
     NOTIFICATION_SENT,
     ORDER_SAGA,
     PAYMENT_PROCESSED,
@@ -68,16 +69,29 @@ class WorkflowRegistry(Protocol):
     ) -> None: ...
 
 
-def register_saga(runtime: WorkflowRegistry) -> None:
+def register_saga(runtime: WorkflowRegistry, latest: str = SAGA_VERSION) -> None:
     """Every version of the saga as order-service runs it, and as the replay gate (tests/replay)
-    replays it: one function, told its version."""
+    replays it: one function, told its version. `latest`: what new sagas start as (and what
+    replays a history without a version name)."""
+    if latest not in SAGA_VERSIONS:
+        raise ValueError(f"saga version {latest!r} is not one of {', '.join(SAGA_VERSIONS)}")
     for name in SAGA_VERSIONS:
         runtime.register_versioned_workflow(
             saga_version(version_number(name)),
             name=ORDER_SAGA,
             version_name=name,
-            is_latest=name == SAGA_VERSION,
+            is_latest=name == latest,
         )
+
+
+def latest_version(env: Mapping[str, str]) -> str:
+    """The version new sagas start as: SAGA_LATEST_VERSION, else the newest. A release that
+    brings a version first ships knowing it but starting the previous one, then the next
+    release starts it (docs/upgrade.md); ValueError names a version that does not exist."""
+    chosen = env.get(LATEST_VERSION_ENV, "").strip() or SAGA_VERSION
+    if chosen not in SAGA_VERSIONS:
+        raise ValueError(f"{LATEST_VERSION_ENV}={chosen!r}: use one of {', '.join(SAGA_VERSIONS)}")
+    return chosen
 
 
 def version_number(name: str) -> int:

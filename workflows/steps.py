@@ -16,10 +16,13 @@ ORDER_SAGA = "order_saga"
 # Named versions of the saga (`register_versioned_workflow`), oldest first; the last one is what
 # new sagas start as. A history records its version's name and is replayed by that version, so
 # a saga ends on the path it started on (docs/saga-versioning.md). v1 is the saga from before
-# versions: its histories have no name, and the SDK replays them with the latest version.
-SAGA_VERSIONS = ("v2",)  # v2: the customer's daily limit, checked before payment
+# versions: its histories have no name, and the SDK replays them with the latest version. It is
+# a named version too, so that a release can still start new sagas as v1 while it already knows
+# v2 (SAGA_LATEST_VERSION: the first step of a rolling upgrade, docs/upgrade.md).
+SAGA_VERSIONS = ("v1", "v2")  # v2: the customer's daily limit, checked before payment
 SAGA_VERSION = SAGA_VERSIONS[-1]
 UNVERSIONED = "v1"
+LATEST_VERSION_ENV = "SAGA_LATEST_VERSION"  # what new sagas start as; unset: SAGA_VERSION
 
 
 class Activity:

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     app_id: str = "app"
     app_host: str = "127.0.0.1"
     app_port: int = 8000
+    app_reuse_port: bool = False  # SO_REUSEPORT: a new process takes over beside the old one
     dapr_http_port: int = 3500
     dapr_grpc_port: int = 50001
     # Unset: SQLite at DATA_DIR/DB_NAME.db (DB_NAME: the app id), see `database`.

@@ -35,6 +35,7 @@ from apps.order_service.settings import OrderServiceSettings
 from apps.order_service.watch import OrderWatch
 from workflows.activities import SagaActivities
 from workflows.order_saga import register_saga
+from workflows.steps import SAGA_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,11 @@ def workflow_scheduler(settings: Settings) -> AsyncTaskHubGrpcClient:
     )
 
 
-def workflow_runtime(db: Database, dapr: DaprClient, watch: OrderWatch) -> WorkflowRuntime:
+def workflow_runtime(
+    db: Database, dapr: DaprClient, watch: OrderWatch, latest_version: str = SAGA_VERSION
+) -> WorkflowRuntime:
     runtime = WorkflowRuntime(logger_options=sdk_logging())
-    register_saga(runtime)
+    register_saga(runtime, latest_version)
     for name, activity in SagaActivities(SagaRecordsInDb(db, watch), dapr).by_name().items():
         runtime.register_activity(activity, name=name)
     return runtime
@@ -113,7 +116,7 @@ def create() -> FastAPI:
     db.create_tables()
     dapr = DaprClient(timeout=15.0)
     watch = OrderWatch()
-    runtime = workflow_runtime(db, dapr, watch)
+    runtime = workflow_runtime(db, dapr, watch, settings.saga_latest_version)
     sagas = Sagas(
         db,
         DaprWorkflowClient(logger_options=sdk_logging()),

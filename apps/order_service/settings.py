@@ -11,6 +11,8 @@ from apps.common.settings import Settings
 from apps.order_service.admission import AdmissionSettings
 from apps.order_service.sagas import SagaTimeouts
 from workflows.limits import LIMIT_ENV, daily_limit
+from workflows.order_saga import latest_version
+from workflows.steps import LATEST_VERSION_ENV
 
 
 class OrderServiceSettings(Settings):
@@ -23,6 +25,13 @@ class OrderServiceSettings(Settings):
     saga_latency_target_seconds: float | None = Field(default=None, gt=0, lt=3600)
     # Set: saga v2 declines an order that takes the customer's last 24 h past it (whole cents).
     order_daily_limit: Decimal | None = None
+    # The version new sagas start as (docs/upgrade.md); blank: the newest.
+    saga_latest_version: str = ""
+
+    @field_validator("saga_latest_version")
+    @classmethod
+    def _latest_version(cls, raw: str) -> str:
+        return latest_version({LATEST_VERSION_ENV: raw})  # ValueError names the versions
 
     @field_validator("order_daily_limit", mode="before")
     @classmethod

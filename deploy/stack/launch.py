@@ -100,13 +100,13 @@ def _log_says_port_taken(log: Path, offset: int) -> bool:
         return b"address already in use" in f.read().lower()
 
 
-def start_until_ready(svc: Service, proc: subprocess.Popen, log_offset: int) -> None:
+def start_until_ready(svc: Service, proc: subprocess.Popen, log_offset: int) -> subprocess.Popen:
     """Waits for a started service; one that exits having lost a race for one of its ports is
-    started again, up to START_ATTEMPTS times in all."""
+    started again, up to START_ATTEMPTS times in all. Returns the process that is ready."""
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
             _wait_ready(svc, proc)
-            return
+            return proc
         except StackError as err:
             lost_race = proc.poll() is not None and _log_says_port_taken(svc.log, log_offset)
             if not lost_race:
@@ -123,6 +123,7 @@ def start_until_ready(svc: Service, proc: subprocess.Popen, log_offset: int) -> 
                 flush=True,
             )
             proc, log_offset = start(svc)
+    raise AssertionError("unreachable")
 
 
 def _wait_ready(svc: Service, proc: subprocess.Popen) -> None:

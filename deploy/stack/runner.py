@@ -320,14 +320,6 @@ def down(quiet: bool = False) -> int:
     return 0
 
 
-def running_pid(name: str) -> int:
-    """The PID (and process group) of one process of the running stack; KeyError if none."""
-    for rec in _records():
-        if rec["name"] == name and _alive(rec):
-            return rec["pid"]
-    raise KeyError(f"{name} is not running")
-
-
 def stop_one(name: str, graceful: bool = False) -> None:
     """Stops one process of the running stack (for chaos tests), keeping its record: SIGKILL,
     or with graceful SIGTERM and up to GRACEFUL_STOP_SECONDS to exit (a Kafka broker's
@@ -346,9 +338,44 @@ def stop_one(name: str, graceful: bool = False) -> None:
 
 def start_one(name: str) -> None:
     """Starts one process of the stack again, as `up` would, and waits until it is ready."""
+    start_services([planned_service(name)])
+
+
+def planned_service(name: str) -> Service:
+    """One process of the running stack as `up` planned it (the stack's profile, chaos mode and
+    replicas); KeyError if the stack has no process of that name."""
     phases, _apps = plan(*_running_mode())
-    svc = next(s for phase in phases for s in phase if s.name == name)
-    _start_until_ready(svc, *_start(svc))
+    found = next((s for phase in phases for s in phase if s.name == name), None)
+    if found is None:
+        raise KeyError(f"the stack has no process named {name!r}")
+    return found
+
+
+def start_services(services: list[Service]) -> list[int]:
+    """Starts planned services together (deploy/stack/restart.py may adapt them first), each
+    recorded by PID in place of any earlier process of the same name, then waits until each is
+    ready, as `up` starts a phase; their PIDs."""
+    started = [(svc, *_start(svc)) for svc in services]
+    return [_start_until_ready(svc, proc, offset).pid for svc, proc, offset in started]
+
+
+def running_names() -> list[str]:
+    """The names of the stack's processes that run now."""
+    return [r["name"] for r in _records() if _alive(r)]
+
+
+def running_group(name: str) -> int:
+    """The PID (and process group) of one process of the running stack; KeyError if none."""
+    pid = running_pid(name)
+    if pid is None:
+        raise KeyError(f"{name} is not running")
+    return pid
+
+
+def running_pid(name: str) -> int | None:
+    """The PID of the stack's process of that name while it runs, else None."""
+    rec = next((r for r in _records() if r["name"] == name), None)
+    return rec["pid"] if rec is not None and _alive(rec) else None
 
 
 def _infra_only() -> bool:

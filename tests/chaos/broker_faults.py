@@ -18,7 +18,7 @@ from pathlib import Path
 from deploy.stack.kafka import cluster
 from deploy.stack.kafka_admin import kafka_answers, under_replicated
 from deploy.stack.paths import CACHE_DIR, pinned_versions
-from deploy.stack.runner import running_pid, stop_one
+from deploy.stack.runner import running_group, stop_one
 
 IN_SYNC_TIMEOUT_SECONDS = 180.0
 BROKER_DOWN_SECONDS = 15.0  # past broker.session.timeout.ms (9 s)
@@ -87,7 +87,7 @@ def kill_broker(name: str, count: int, restart: Callable[[str], float]) -> str:
 
 
 def pause_broker(name: str, count: int) -> str:
-    group = running_pid(name)
+    group = running_group(name)
     os.killpg(group, signal.SIGSTOP)
     try:
         time.sleep(BROKER_DOWN_SECONDS)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import httpx
 
 from deploy.stack.paths import RUN_DIR
-from deploy.stack.runner import running_pid
+from deploy.stack.runner import running_group
 from tests.chaos.load import Load, Plan, make_orders, set_up
 from tests.lag.prometheus import EVERY_SECONDS, Prometheus
 
@@ -66,7 +66,7 @@ def test_a_paused_consumer_fires_the_stalled_alert_and_it_clears(stack, api, pro
     try:
         time.sleep(LEAD_SECONDS)
         assert GROUP not in firing_groups(prometheus), "the alert fired before the pause"
-        group = running_pid(PAUSED)
+        group = running_group(PAUSED)
         os.killpg(group, signal.SIGSTOP)
         paused = time.monotonic()
         try:
