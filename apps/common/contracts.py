@@ -108,6 +108,10 @@ Balance = Annotated[
 ]
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True)]
 
+# order-service's answer to a request with `waitSeconds`: "true" if the order settled within
+# the wait, "false" if the wait ran out first (the gateway waits in short slices on it).
+ORDER_SETTLED_HEADER = "Order-Settled"
+
 # Topics (one per command or event type, named after it).
 RESERVE_STOCK = "reserve-stock"
 RELEASE_STOCK = "release-stock"

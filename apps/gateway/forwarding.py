@@ -6,13 +6,15 @@ customer's order or account look absent."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from apps.common.contracts import PlaceOrder, SetFunds, SetStock
+from apps.common.contracts import ORDER_SETTLED_HEADER, PlaceOrder, SetFunds, SetStock
 from apps.common.dapr import AsyncDaprClient, SidecarError
 from apps.common.problems import PROBLEM_JSON, Problem, problem_response
 from apps.gateway.tokens import Principal
@@ -25,6 +27,11 @@ ORDERS, INVENTORY, PAYMENTS, NOTIFICATIONS = (
 )
 log = logging.getLogger(__name__)
 MAX_ROW_ID = 2**31 - 1
+# A client's wait for an order to settle is passed on in slices of at most this long, each one
+# call: a call that hangs (an instance frozen) is then told apart from a long wait by the
+# per-attempt timeout of components/common/resiliency-gateway.yaml (2 s), and retried on
+# another instance.
+WAIT_SLICE_SECONDS = 1.0
 
 
 async def sidecar(request: Request) -> AsyncDaprClient:  # async: see auth.caller
@@ -105,6 +112,24 @@ def account_not_found(customer_id: str) -> Response:
     return problem_response(404, "Account not found", f"no account for {customer_id}")
 
 
+async def waited(
+    ask: Callable[[float], Awaitable[httpx.Response]], wait_seconds: float
+) -> httpx.Response:
+    """The answer of `ask(seconds)` once order-service says the order settled or
+    `wait_seconds` are up, asking in slices of WAIT_SLICE_SECONDS."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        left = deadline - time.monotonic()
+        upstream = await ask(max(min(left, WAIT_SLICE_SECONDS), 0.0))
+        unsettled = upstream.headers.get(ORDER_SETTLED_HEADER) == "false"
+        if not unsettled or upstream.status_code >= 300 or left <= WAIT_SLICE_SECONDS:
+            return upstream
+
+
+def wait_params(seconds: float) -> dict[str, str]:
+    return {"waitSeconds": f"{seconds:.3f}"} if seconds > 0 else {}
+
+
 async def own_order(
     dapr: AsyncDaprClient, principal: Principal, order_id: str, wait_seconds: float = 0
 ) -> httpx.Response | Response:
@@ -112,16 +137,51 @@ async def own_order(
     `wait_seconds`, order-service answers once the order has settled; it is told whose order
     may be waited for, so that another customer's order is not found at once, not after a
     wait that would tell it exists."""
-    params = {"waitSeconds": f"{wait_seconds:g}"} if wait_seconds else {}
-    if wait_seconds and not principal.is_admin:
-        params["customerId"] = principal.subject
-    upstream = await call(dapr, ORDERS, f"orders/{order_id}", params=params or None)
+
+    async def ask(seconds: float) -> httpx.Response:
+        params = wait_params(seconds)
+        if seconds and not principal.is_admin:
+            params["customerId"] = principal.subject
+        return await call(dapr, ORDERS, f"orders/{order_id}", params=params or None)
+
+    upstream = await waited(ask, wait_seconds)
     if upstream.status_code != 200 or principal.is_admin:
         return upstream
     owner = json_object(upstream).get("customerId")
     if not isinstance(owner, str):
         raise Problem(502, "Upstream failure", f"{ORDERS} sent an order without its customer")
     return upstream if principal.may_act_for(owner) else order_not_found(order_id)
+
+
+async def place(
+    dapr: AsyncDaprClient, body: bytes, headers: dict[str, str], wait_seconds: float
+) -> Response:
+    """POST /orders at order-service; with `wait_seconds`, answered (202) once the order has
+    settled or the wait is up: the first slice in the POST, the rest as GETs of the order."""
+    first = min(wait_seconds, WAIT_SLICE_SECONDS)
+    placed = await call(
+        dapr,
+        ORDERS,
+        "orders",
+        verb="POST",
+        body=body,
+        headers=headers,
+        params=wait_params(first) or None,
+    )
+    if wait_seconds <= first or placed.headers.get(ORDER_SETTLED_HEADER) != "false":
+        return relay(placed)
+    order_id = json_object(placed).get("orderId")
+
+    async def ask(seconds: float) -> httpx.Response:
+        return await call(dapr, ORDERS, f"orders/{order_id}", params=wait_params(seconds) or None)
+
+    settled = await waited(ask, wait_seconds - first)
+    if settled.status_code != 200:
+        return relay(placed)
+    answer = relay(settled)
+    answer.status_code = 202
+    answer.headers["location"] = placed.headers["location"]
+    return answer
 
 
 async def own_items(

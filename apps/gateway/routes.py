@@ -36,6 +36,7 @@ from apps.gateway.forwarding import (
     forward,
     own_items,
     own_order,
+    place,
     relay,
 )
 from apps.gateway.openapi import (
@@ -89,10 +90,7 @@ async def place_order(
     # sidecar retries a call that may have reached an instance that then died or froze
     # (components/common/resiliency-gateway.yaml), and a retry must not place a second order.
     headers = {"idempotency-key": idempotency_key or f"gateway-{uuid.uuid4()}"}
-    params = {"waitSeconds": f"{wait_seconds:g}"} if wait_seconds else None
-    return await forward(
-        dapr, ORDERS, "orders", verb="POST", body=body_of(order), headers=headers, params=params
-    )
+    return await place(dapr, body_of(order), headers, wait_seconds)
 
 
 def whose(principal: Principal, customer_id: str | None) -> dict[str, str]:

@@ -9,11 +9,17 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from apps.common.contracts import STOCK_REPLIES, Identifier, PlaceOrder, StockReply
+from apps.common.contracts import (
+    ORDER_SETTLED_HEADER,
+    STOCK_REPLIES,
+    Identifier,
+    PlaceOrder,
+    StockReply,
+)
 from apps.common.db import Database
 from apps.common.problems import problem_response
 from apps.common.pubsub import Outcome, Rejected, Subscription, parse_message
@@ -77,6 +83,10 @@ def _status_of(
     return status
 
 
+def _flag(settled: bool) -> str:
+    return "true" if settled else "false"
+
+
 async def _view_now(db: Database, order_id: str) -> dict[str, Any]:
     view = await run_in_threadpool(views.order_view_by_id, db, order_id)
     if view is None:
@@ -109,14 +119,14 @@ async def place_order(
         log.info("order placed", extra={"order_id": row.order_id})
     if not row.workflow_started:
         await sagas.start(row)  # if not now, the reconciler starts it
+    headers = {"Location": f"/api/v1/orders/{row.order_id}"}
     if wait_seconds:
-        await settled.until_settled(row.order_id, wait_seconds, _status_of(db, row.order_id))
+        done = await settled.until_settled(row.order_id, wait_seconds, _status_of(db, row.order_id))
+        headers[ORDER_SETTLED_HEADER] = _flag(done)
         view = await run_in_threadpool(views.order_view_by_id, db, row.order_id)
     else:
         view = await run_in_threadpool(views.order_view, db, row)
-    return JSONResponse(
-        view, status_code=202, headers={"Location": f"/api/v1/orders/{row.order_id}"}
-    )
+    return JSONResponse(view, status_code=202, headers=headers)
 
 
 @router.get("")
@@ -154,6 +164,7 @@ def stuck_orders(
 async def get_order(
     order_id: Identifier,
     db: Db,
+    response: Response,
     settled: Annotated[OrderWatch, Depends(watch)],
     wait_seconds: WaitSeconds = 0,
     customer_id: CustomerFilter = None,
@@ -162,7 +173,10 @@ async def get_order(
     With `customerId`, another customer's order is not found, at once: a wait would tell
     that it exists."""
     if wait_seconds:
-        await settled.until_settled(order_id, wait_seconds, _status_of(db, order_id, customer_id))
+        done = await settled.until_settled(
+            order_id, wait_seconds, _status_of(db, order_id, customer_id)
+        )
+        response.headers[ORDER_SETTLED_HEADER] = _flag(done)
     view = await run_in_threadpool(views.order_view_by_id, db, order_id, True)
     if view is not None and customer_id is not None and view["customerId"] != customer_id:
         view = None
@@ -183,7 +197,9 @@ async def drive_order(order_id: Identifier, db: Db, sagas: SagasDep) -> dict[str
 
 
 @router.post("/{order_id}/cancel", status_code=202)
-async def cancel_order(order_id: Identifier, db: Db, sagas: SagasDep) -> dict[str, Any]:
+async def cancel_order(
+    order_id: Identifier, db: Db, sagas: SagasDep, later: BackgroundTasks
+) -> dict[str, Any]:
     decision = await run_in_threadpool(commands.begin_cancel, db, order_id)
     if decision is CancelDecision.IN_FLIGHT:
         # The flag is already stored; the event only wakes a saga that waits for stock.
@@ -195,10 +211,12 @@ async def cancel_order(order_id: Identifier, db: Db, sagas: SagasDep) -> dict[st
             log.warning("cancel event not delivered now: %s", exc, extra={"order_id": order_id})
     elif decision is CancelDecision.CONFIRMED:
         # The claim is stored. Its saga's previous run may not have recorded its end yet:
-        # resumed once it has; the reconciler only if that takes too long.
+        # resumed once it has, after the answer (which must come within the gateway's
+        # per-attempt timeout, components/common/resiliency-gateway.yaml); the reconciler only
+        # if that takes too long or this instance stops first.
         row = await run_in_threadpool(views.get_order, db, order_id)
         if row is not None:
-            await sagas.resume_once_ended(row)
+            later.add_task(sagas.resume_once_ended, row)
     return await _view_now(db, order_id)
 
 

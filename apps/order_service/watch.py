@@ -33,9 +33,9 @@ class OrderWatch:
 
     async def until_settled(
         self, order_id: str, seconds: float, status: Callable[[], Awaitable[str | None]]
-    ) -> None:
-        """Returns once `status()` (None: no such order) shows the order settled, or when
-        `seconds` are up."""
+    ) -> bool:
+        """Returns once `status()` (None: no such order) shows the order settled (True; also
+        for no such order: nothing to wait for), or when `seconds` are up (False)."""
         deadline = time.monotonic() + seconds
         event = asyncio.Event()
         waiter = (asyncio.get_running_loop(), event)
@@ -46,8 +46,10 @@ class OrderWatch:
                 event.clear()  # before looking: a change while we look is not missed
                 now = await status()
                 left = deadline - time.monotonic()
-                if now is None or now in ORDER_SETTLED or left <= 0:
-                    return
+                if now is None or now in ORDER_SETTLED:
+                    return True
+                if left <= 0:
+                    return False
                 with suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), min(left, self.recheck_seconds))
         finally:

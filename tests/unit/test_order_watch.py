@@ -65,3 +65,12 @@ def test_an_open_order_ends_the_wait_when_the_time_is_up():
     status, calls = statuses("PAYMENT_PENDING")
     assert wait(OrderWatch(recheck_seconds=0.01), 0.2, status) >= 0.2
     assert set(calls) == {"PAYMENT_PENDING"} and len(calls) > 1
+
+
+def test_the_wait_says_whether_the_order_settled_or_the_time_ran_out():
+    settled, _ = statuses("PAID", "CONFIRMED")
+    assert asyncio.run(OrderWatch(recheck_seconds=0.01).until_settled("o1", 5, settled)) is True
+    unsettled, _ = statuses("PAID")
+    assert (
+        asyncio.run(OrderWatch(recheck_seconds=0.01).until_settled("o1", 0.1, unsettled)) is False
+    )
