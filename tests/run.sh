@@ -14,9 +14,9 @@
 # requests), the operator console's browser tests
 # (tests/browser: Playwright and Debian's Chromium, profile sqlite, on a stack of their own), a
 # short k6 bench run (loadtests/bench, BENCH_SIZE=subset: fails on errors, orders not completed
-# or a state store not purged, never on latency), then a chaos subset per profile (one fault of
-# each kind, tests/chaos; `make chaos` runs the whole matrix) and the three-broker faults
-# (KAFKA_BROKERS=3), then the Kubernetes subset (a
+# or a state store not purged, never on latency), then a chaos subset (one fault of each kind,
+# tests/chaos; `make chaos` runs the whole matrix): on sqlite, then on one PostgreSQL stack with
+# REPLICAS=2 and KAFKA_BROKERS=3 for the replica, broker and database faults, then the Kubernetes subset (a
 # single-node cluster, tests/k8s_node and tests/k8s_e2e/test_platform.py; `make k8s-e2e` runs
 # the whole e2e). Each run starts and stops its own stack.
 set -euo pipefail
@@ -68,15 +68,20 @@ PROFILE=sqlite $py -m pytest tests/browser -q
 echo "    browser tests took $((SECONDS - browser_start))s (stack start and stop included)"
 echo "==> bench subset (k6: a short constant arrival rate on its own stack), profile sqlite"
 PROFILE=sqlite BENCH_SIZE=subset $py -m loadtests.bench
+with_postgres=no
+[[ " ${PROFILES:-sqlite postgres} " == *" postgres "* ]] && with_postgres=yes
 for profile in ${PROFILES:-sqlite postgres}; do
+  # PostgreSQL's own faults (its network faults) run on the REPLICAS=2 stack below; the faults
+  # of the single Kafka, the breaker and the unit tests of the harness run here, on sqlite.
+  [ "$profile" = postgres ] && continue
   echo "==> chaos subset (every fault kind once), profile $profile"
   PROFILE=$profile CHAOS_SIZE=subset $py -m pytest tests/chaos -q
 done
-if [[ " ${PROFILES:-sqlite postgres} " == *" postgres "* ]]; then
+if [ "$with_postgres" = yes ]; then
   # One stack for both shapes new in issue 22: each replica fault kind once (tests/chaos/
-  # replica_faults.py) and the three-broker faults (a broker killed, one paused, a rolling
-  # restart); `make chaos` runs each shape whole on its own.
-  echo "==> chaos subset with REPLICAS=2 and KAFKA_BROKERS=3, profile postgres: each replica and broker fault kind once"
+  # replica_faults.py), the three-broker faults (a broker killed, one paused, a rolling
+  # restart) and PostgreSQL's network faults; `make chaos` runs each shape whole on its own.
+  echo "==> chaos subset with REPLICAS=2 and KAFKA_BROKERS=3, profile postgres: each replica and broker fault kind once, PostgreSQL's network faults"
   shapes_start=$SECONDS
   PROFILE=postgres REPLICAS=2 KAFKA_BROKERS=3 CHAOS_SIZE=subset $py -m pytest tests/chaos/test_chaos.py -q
   echo "    replica and broker chaos subset took $((SECONDS - shapes_start))s (stack start and stop included)"

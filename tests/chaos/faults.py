@@ -133,14 +133,18 @@ def subset(profile: str, kafka_brokers: int = 1, replicas: int = 1) -> list[Faul
     """Every fault kind once, for `make test`. The network faults go between the sidecars and
     Kafka on SQLite, and between the apps and the database on PostgreSQL. The kill is Kafka's:
     the fault this suite was written for (an app's restart is an integration test too). With
-    replicas, each replica kind once; with three brokers, the broker faults; both when both."""
+    replicas, each replica kind once; with three brokers, the broker faults; both when both,
+    and then on PostgreSQL its network faults too."""
     shaped = (
         [Fault(kind, target) for kind, target in replica_subset(replicas)] if replicas > 1 else []
     )
     if kafka_brokers > 1:
         shaped += cluster_faults()
     if shaped:
-        return shaped
+        # PostgreSQL's network faults ride along (its proxy is there in any shape), so that
+        # make test needs no single-instance PostgreSQL chaos stack of its own.
+        database = [Fault(kind, "postgres") for kind in NETWORK_KINDS]
+        return shaped + (database if profile == "postgres" else [])
     proxy = "postgres" if profile == "postgres" else "kafka"
     return [
         Fault("kill", "kafka"),
