@@ -202,13 +202,9 @@ async def cancel_order(
 ) -> dict[str, Any]:
     decision = await run_in_threadpool(commands.begin_cancel, db, order_id)
     if decision is CancelDecision.IN_FLIGHT:
-        # The flag is already stored; the event only wakes a saga that waits for stock.
-        try:
-            await run_in_threadpool(
-                sagas.deliver_event, order_id, CANCEL_REQUESTED, {"orderId": order_id}
-            )
-        except Exception as exc:
-            log.warning("cancel event not delivered now: %s", exc, extra={"order_id": order_id})
+        # The flag is already stored; the event only wakes a saga that waits for stock, after
+        # the answer (the sidecar may be slow to take it while workflows move).
+        later.add_task(_wake_for_cancel, sagas, order_id)
     elif decision is CancelDecision.CONFIRMED:
         # The claim is stored. Its saga's previous run may not have recorded its end yet:
         # resumed once it has, after the answer (which must come within the gateway's
@@ -218,6 +214,15 @@ async def cancel_order(
         if row is not None:
             later.add_task(sagas.resume_once_ended, row)
     return await _view_now(db, order_id)
+
+
+async def _wake_for_cancel(sagas: Sagas, order_id: str) -> None:
+    try:
+        await run_in_threadpool(
+            sagas.deliver_event, order_id, CANCEL_REQUESTED, {"orderId": order_id}
+        )
+    except Exception as exc:
+        log.warning("cancel event not delivered now: %s", exc, extra={"order_id": order_id})
 
 
 @router.post("/{order_id}/ship")

@@ -45,6 +45,11 @@ ENDED = {WorkflowStatus.COMPLETED, WorkflowStatus.FAILED, WorkflowStatus.TERMINA
 COMMANDS_PENDING_AT_MOST = 100  # past this (the sidecar is slow or away) the sagas send them
 RESUME_WAIT_SECONDS = 8.0  # a cancel of a confirmed order waits this long for the run to end
 RESUME_RETRY_SECONDS = 0.2
+# Scheduling normally takes milliseconds; it hangs while the sidecar cannot place the workflow
+# (placement or the scheduler down). Past this the order is answered and the reconciler
+# schedules the saga later: placing an order must answer within the gateway's per-attempt
+# timeout (components/common/resiliency-gateway.yaml).
+SCHEDULE_TIMEOUT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -141,13 +146,17 @@ class Sagas:
     async def _schedule(self, order: Order, payload: dict[str, Any]) -> bool:
         try:
             with continue_trace(order.traceparent):
-                await self.scheduler.schedule_new_orchestration(
-                    ORDER_SAGA, input=payload, instance_id=order.order_id
+                await asyncio.wait_for(
+                    self.scheduler.schedule_new_orchestration(
+                        ORDER_SAGA, input=payload, instance_id=order.order_id
+                    ),
+                    SCHEDULE_TIMEOUT_SECONDS,
                 )
         except Exception as exc:
             if _already_exists(exc) and not payload["resume"]:
                 return True  # a first start that raced another: one saga runs
-            log.warning("saga not scheduled now: %s", exc, extra={"order_id": order.order_id})
+            why = exc if str(exc) else f"no answer in {SCHEDULE_TIMEOUT_SECONDS:g}s"
+            log.warning("saga not scheduled now: %s", why, extra={"order_id": order.order_id})
             return False
         return True
 

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import httpx
 
+from deploy.stack.replicas import REPLICATED
 from deploy.stack.runner import StackError, _records, start_one, stop_one
 from tests.chaos import broker_faults
 from tests.chaos.replica_faults import (
@@ -43,6 +44,7 @@ TOXICS = {
 }
 NETWORK_KINDS = [*TOXICS, "disabled"]
 PROCESS_KINDS = ["kill", "pause", "rolling"]
+TWINNED_KINDS = ("kill-pod", "pause-pod", "rolling", "pause")  # not rebalance: placement has none
 KINDS = [*PROCESS_KINDS, *NETWORK_KINDS, "breaker", *(k for k in REPLICA_KINDS if k != "rolling")]
 
 
@@ -78,6 +80,15 @@ class Fault:
     @property
     def network(self) -> bool:
         return self.kind in NETWORK_KINDS
+
+    def leaves_a_twin(self, replicas: int) -> bool:
+        """Whether what the fault hits has a healthy twin all along (another instance of the
+        app, two brokers of three): then no client request may fail (issue 22)."""
+        if self.of_cluster:
+            return True
+        instance = self.target.split("/")[0]
+        replicated = instance in REPLICATED or instance.rsplit("-", 1)[0] in REPLICATED
+        return replicas > 1 and replicated and self.kind in TWINNED_KINDS
 
     def expected_seconds(self, pause_seconds: float) -> float:
         """Roughly how long the fault lasts, to spread the load around it."""

@@ -6,10 +6,9 @@ instance of every app, so clients should see none of them.
 - `pause-pod:<app>-<k>`: app and sidecar frozen (SIGSTOP) longer than the saga's timeouts.
 - `rebalance:<app>-<k>`: the instance killed, then placement and the scheduler killed while the
   actors and jobs move to the survivor; all started again, the instance last.
-- `rolling:<app>`: every instance of the app stopped (SIGTERM, its graceful shutdown; SIGKILL
-  after STOP_GRACE_SECONDS) and started again, one at a time, each ready before the next.
-  Done by stop and start: the drain-then-restart module for rolling upgrades (branch
-  `upgrade`) was not on this branch.
+- `rolling:<app>`: every instance of the app restarted one at a time, each ready before the
+  next, by the rolling upgrades' own restart (deploy/stack/restart.py: drain, SIGTERM to
+  sidecar and app, both started again).
 """
 
 from __future__ import annotations
@@ -19,10 +18,10 @@ import signal
 import time
 
 from deploy.stack.replicas import REPLICATED
-from deploy.stack.runner import _alive, _records, start_one, stop_one
+from deploy.stack.restart import restart
+from deploy.stack.runner import _records, start_one, stop_one
 
 KILL_DOWN_SECONDS = 5.0
-STOP_GRACE_SECONDS = 20.0
 REPLICA_KINDS = ("kill-pod", "pause-pod", "rebalance", "rolling")
 
 
@@ -109,26 +108,10 @@ def _rebalance(instance: str) -> str:
 
 
 def _rolling(app_id: str, replicas: int) -> str:
-    took = []
-    for k in range(1, replicas + 1):
-        began = time.monotonic()
-        instance = instance_name(app_id, k)
-        for name in pod(instance):
-            _stop_gracefully(name)
-        _start_pod(instance)
-        took.append(f"{time.monotonic() - began:.0f}")
-    return f"{replicas} instances stopped (SIGTERM) and started one at a time, in {'+'.join(took)}s"
-
-
-def _stop_gracefully(name: str) -> None:
-    record = next(r for r in _records() if r["name"] == name)
-    if not _alive(record):
-        return
-    os.killpg(record["pid"], signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    while _alive(record) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    stop_one(name)  # SIGKILL if it is still there; waits until it is gone
+    took = [restart(instance_name(app_id, k)) for k in range(1, replicas + 1)]
+    return f"{replicas} instances restarted one at a time (drain, stop, start): " + ", ".join(
+        f"{r.seconds:.0f}s (drain {r.drain_seconds:.0f}s)" for r in took
+    )
 
 
 def _pid(name: str) -> int:

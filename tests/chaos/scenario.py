@@ -81,6 +81,11 @@ def run_fault(fault: Fault, stack: ChaosStack, api: httpx.Client, count: int) ->
         result.recovery_seconds = round(max(0.0, rest.last_end - fault_end_wall), 1)
     result.paths = _paths(sent, rest.orders)
     result.failed_requests, result.requests = failed_requests(sent)
+    if result.failed_requests and fault.leaves_a_twin(stack.replicas):
+        result.problem = (result.problem + "; " if result.problem else "") + (
+            f"{result.failed_requests} client requests failed though a healthy twin stayed up: "
+            + "; ".join(_failures(sent)[:5])
+        )
     if load.late_starts:
         result.note += f"; {load.late_starts} orders sent >1 s late"
     result.seconds = round(time.monotonic() - began, 1)
@@ -93,6 +98,10 @@ def failed_requests(sent: list) -> tuple[int, int]:
     failed = sum(len(s.retried_after) + len(s.client_errors) for s in sent)
     cancels = sum(s.cancel_accepted for s in sent)
     return failed, sum(s.attempts for s in sent) + cancels + failed_cancels(sent)
+
+
+def _failures(sent: list) -> list[str]:
+    return [f for s in sent for f in [*s.retried_after, *s.client_errors]]
 
 
 def failed_cancels(sent: list) -> int:
