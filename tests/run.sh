@@ -71,8 +71,9 @@ PROFILE=sqlite BENCH_SIZE=subset $py -m loadtests.bench
 with_postgres=no
 [[ " ${PROFILES:-sqlite postgres} " == *" postgres "* ]] && with_postgres=yes
 for profile in ${PROFILES:-sqlite postgres}; do
-  # PostgreSQL's own faults (its network faults) run on the REPLICAS=2 stack below; the faults
-  # of the single Kafka, the breaker and the unit tests of the harness run here, on sqlite.
+  # Each network kind runs once, on the Kafka proxy here or the PostgreSQL proxy on the
+  # REPLICAS=2 stack below (tests/chaos/faults.py SUBSET_NETWORK); the single Kafka's faults
+  # and the breaker run here, on sqlite.
   [ "$profile" = postgres ] && continue
   echo "==> chaos subset (every fault kind once), profile $profile"
   PROFILE=$profile CHAOS_SIZE=subset $py -m pytest tests/chaos -q
