@@ -18,8 +18,9 @@ import os
 import signal
 import time
 
+from deploy.stack.control import start_one, stop_one
+from deploy.stack.records import alive, records
 from deploy.stack.replicas import REPLICATED
-from deploy.stack.runner import _alive, _records, start_one, stop_one
 
 KILL_DOWN_SECONDS = 5.0
 STOP_GRACE_SECONDS = 20.0
@@ -121,15 +122,15 @@ def _rolling(app_id: str, replicas: int) -> str:
 
 
 def _stop_gracefully(name: str) -> None:
-    record = next(r for r in _records() if r["name"] == name)
-    if not _alive(record):
+    record = next(r for r in records() if r["name"] == name)
+    if not alive(record):
         return
     os.killpg(record["pid"], signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_SECONDS
-    while _alive(record) and time.monotonic() < deadline:
+    while alive(record) and time.monotonic() < deadline:
         time.sleep(0.2)
     stop_one(name)  # SIGKILL if it is still there; waits until it is gone
 
 
 def _pid(name: str) -> int:
-    return next(r["pid"] for r in _records() if r["name"] == name)
+    return next(r["pid"] for r in records() if r["name"] == name)
