@@ -110,3 +110,8 @@ def test_the_length_check_counts_from_def_to_the_last_line() -> None:
     body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
     assert long_functions(ast.parse(f"def f():\n{body}")) == [("f", MAX_FUNCTION_LINES + 1)]
     assert long_functions(ast.parse(f"def f():\n{body[: body.rindex('    x')]}")) == []
+
+
+def test_the_readme_stays_short() -> None:
+    """A newcomer reads it in five minutes; the details are in docs/."""
+    assert len((ROOT / "README.md").read_text().splitlines()) < 250
