@@ -59,12 +59,14 @@ def create(
         limits.per_second, limits.burst, max_clients=limits.max_clients, clock=clock
     )
     ops = ops or settings.ops()
-    sampler = SagaSampler(f"{ops.app_urls['order-service']}/metrics", ops.sample_seconds)
+    orders = ops.app_urls.get("order-service")  # none in a pod without OPS_APP_URLS
+    sampler = SagaSampler(f"{orders}/metrics" if orders else None, ops.sample_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The console's health view: saga metrics sampled for the last 15 minutes.
-        task = asyncio.create_task(sampler.run_forever()) if ops.sample_seconds > 0 else None
+        sampling = ops.sample_seconds > 0 and sampler.metrics_url is not None
+        task = asyncio.create_task(sampler.run_forever()) if sampling else None
         yield
         if task:
             task.cancel()

@@ -156,11 +156,12 @@ def _iso(epoch: float) -> str:
 
 
 class SagaSampler:
-    """Samples order-service's saga metrics every `every_seconds`, keeping KEEP_SECONDS."""
+    """Samples order-service's saga metrics every `every_seconds`, keeping KEEP_SECONDS; with
+    no `metrics_url` (no address for order-service) there is nothing to sample."""
 
     def __init__(
         self,
-        metrics_url: str,
+        metrics_url: str | None,
         every_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -168,6 +169,8 @@ class SagaSampler:
         self.samples: deque[Sample] = deque()
 
     async def sample(self, client: httpx.AsyncClient) -> Sample | None:
+        if self.metrics_url is None:
+            return None
         try:
             resp = await client.get(self.metrics_url, timeout=3)
             resp.raise_for_status()

@@ -13,17 +13,11 @@ from pydantic import Field as SettingsField
 from pydantic import PositiveFloat, PositiveInt
 
 from apps.common.settings import Settings
+from apps.common.topology import app_ports
 
 DEV_ISSUER = "order-platform-dev"
 DEV_AUDIENCE = "order-platform-api"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_PORTS = {  # dapr.yaml's appPort of each app (GATEWAY_PORT moves the gateway)
-    "gateway": 8080,
-    "order-service": 8001,
-    "inventory-service": 8002,
-    "payment-service": 8003,
-    "notification-service": 8004,
-}
 
 
 class GatewaySettings(Settings):
@@ -36,7 +30,6 @@ class GatewaySettings(Settings):
     rate_limit_per_second: PositiveFloat = SettingsField(default=100, allow_inf_nan=False)
     rate_limit_burst: PositiveInt = 200
     rate_limit_max_clients: PositiveInt = 10_000
-    gateway_port: PositiveInt = APP_PORTS["gateway"]
     ops_app_urls: str = ""  # app=url,...: where the console reads an app's /readyz, /metrics
     ops_breaker_metrics_url: str = "http://127.0.0.1:9191/metrics"
     ops_lag_metrics_url: str = "http://127.0.0.1:9308/metrics"  # deploy/lag_exporter.py
@@ -65,7 +58,10 @@ class GatewaySettings(Settings):
         )
 
     def ops(self) -> OpsSettings:
-        ports = {**APP_PORTS, "gateway": self.gateway_port}
+        """Each app's address: dapr.yaml's port on the loopback (the gateway's own: the port
+        it listens on, APP_PORT), unless OPS_APP_URLS names another (a pod has no dapr.yaml:
+        apps/common/topology.py)."""
+        ports = {**app_ports(), "gateway": self.app_port}
         urls = {app: f"http://127.0.0.1:{port}" for app, port in ports.items()}
         for pair in filter(None, self.ops_app_urls.split(",")):
             app, _, url = pair.partition("=")

@@ -24,6 +24,11 @@ class OrderWatch:
         self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
         self._lock = threading.Lock()  # `changed` is called from worker threads
 
+    def waited_for(self) -> list[str]:
+        """The orders a client waits for now."""
+        with self._lock:
+            return list(self._waiters)
+
     def changed(self, order_id: str) -> None:
         """The order's status changed (any thread): its waiters look again."""
         with self._lock:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from deploy.stack.infra import HOST, POSTGRES_PORT
 from deploy.stack.kafka import KAFKA_CHAOS_PORT, PROXY_OFFSET, cluster, proxied_bootstrap
 from deploy.stack.paths import LOG_DIR, pinned_versions
-from deploy.stack.process import Service, http_ok
+from deploy.stack.postgres import POSTGRES_PORT
+from deploy.stack.process import HOST, Service, http_ok
 from deploy.stack.resources import with_brokers
 from deploy.stack.toxiproxy import TOXIPROXY_API, TOXIPROXY_PORT, Toxiproxy
 

@@ -21,9 +21,10 @@ from pathlib import Path
 import yaml
 
 from deploy.stack.identity import NAMESPACE
-from deploy.stack.infra import HOST, POSTGRES_PORT, infra_services
+from deploy.stack.infra import infra_services
 from deploy.stack.paths import CACHE_DIR, ROOT, RUN_DIR
-from deploy.stack.process import Service
+from deploy.stack.postgres import POSTGRES_PORT
+from deploy.stack.process import HOST, Service
 from deploy.stack.secrets import SECRETS_DIR, Tokens, write_private
 from deploy.stack.sentry import sentry_service
 from deploy.stack.services import SECRET_ENV_PREFIX, control_plane

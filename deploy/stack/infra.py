@@ -1,4 +1,6 @@
-"""Infrastructure services of the local stack: Kafka (deploy/stack/kafka.py), Zipkin, PostgreSQL.
+"""Infrastructure services of the local stack: Kafka's brokers (their settings in
+deploy/stack/kafka.py) and the topics, Zipkin, the consumer lag exporter, and PostgreSQL
+(deploy/stack/postgres.py) for PROFILE=postgres.
 
 Binaries come from the set-up scripts: deploy/setup/kafka.sh, zipkin.sh and postgres.sh.
 Everything binds to 127.0.0.1 only.
@@ -6,17 +8,13 @@ Everything binds to 127.0.0.1 only.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 from confluent_kafka import KafkaError, KafkaException
 
 from deploy.stack.kafka import (
-    HOST,
     TOPIC_PARTITIONS,
     TOPICS,
     Broker,
@@ -34,27 +32,10 @@ from deploy.stack.kafka_admin import (
     kafka_tool_argv,
 )
 from deploy.stack.paths import pinned_versions
-from deploy.stack.process import Service, http_ok
-from deploy.stack.secrets import postgres_password
+from deploy.stack.postgres import postgres_service
+from deploy.stack.process import HOST, Service, http_ok, run_tool
 
 ZIPKIN_PORT = 9411
-POSTGRES_PORT = 5433  # not 5432, so a system PostgreSQL can keep running
-
-DATABASES = ["orders", "inventory", "payments", "notifications", "dapr_state"]
-
-
-def _run(
-    what: str, argv: list[str], env: dict[str, str] | None = None, stdin: str | None = None
-) -> str:
-    """Runs a tool; a secret goes in `env` or `stdin`, never in `argv` (anyone may read argv)."""
-    full_env = {**os.environ, **env} if env else None
-    done = subprocess.run(
-        argv, capture_output=True, text=True, timeout=120, env=full_env, input=stdin
-    )
-    if done.returncode != 0:
-        out = (done.stdout + done.stderr).strip()[-2000:]
-        raise RuntimeError(f"{what} failed (exit {done.returncode}): {' '.join(argv)}\n{out}")
-    return done.stdout
 
 
 # --- Kafka -------------------------------------------------------------------------------------
@@ -97,7 +78,7 @@ def _kafka(run_dir: Path, home: Path, broker: Broker, chaos: bool) -> Service:
         if not (data / "meta.properties").exists():
             shutil.rmtree(data, ignore_errors=True)
             fmt = format_argv(broker, run_dir, props)
-            _run("kafka storage format", kafka_tool_argv(home, "kafka.tools.StorageTool", *fmt))
+            run_tool("kafka storage format", kafka_tool_argv(home, "kafka.tools.StorageTool", *fmt))
 
     ports = [broker.port, broker.controller_port] + ([broker.chaos_port] if chaos else [])
     return Service(
@@ -171,152 +152,6 @@ def _zipkin(run_dir: Path, home: Path) -> Service:
     )
 
 
-# --- PostgreSQL --------------------------------------------------------------------------------
-
-
-def postgres_bin_dir() -> Path:
-    """The newest PostgreSQL server installed (deploy/setup/postgres.sh installs one)."""
-    found = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
-        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
-    )
-    if not found:
-        raise RuntimeError("PostgreSQL server not found: run deploy/setup/postgres.sh")
-    return found[-1].parent
-
-
-def _chown(path: Path, user: str) -> None:
-    shutil.chown(path, user, user)
-    path.chmod(0o700)
-
-
-# Password (SCRAM) authentication for every connection, TCP and the unix socket alike.
-PG_HBA = """# Written by deploy/stack/infra.py at every start: password authentication only.
-# TYPE  DATABASE     USER  ADDRESS       METHOD
-local   all          all                 scram-sha-256
-host    all          all   127.0.0.1/32  scram-sha-256
-host    all          all   ::1/128       scram-sha-256
-local   replication  all                 scram-sha-256
-host    replication  all   127.0.0.1/32  scram-sha-256
-host    replication  all   ::1/128       scram-sha-256
-"""
-
-
-def password_only(hba_text: str) -> bool:
-    """True if every rule of a pg_hba.conf asks for a SCRAM password (no trust, peer, md5...)."""
-    rules = [ln.split() for ln in hba_text.splitlines() if ln.strip() and not ln.startswith("#")]
-    return bool(rules) and all(rule[-1] == "scram-sha-256" for rule in rules)
-
-
-def _digest(password: str) -> str:
-    return hashlib.sha256(password.encode()).hexdigest()
-
-
-def _postgres(run_dir: Path) -> Service:
-    """PostgreSQL with password authentication: the superuser's password is the one in
-    RUN_DIR/secrets/postgres-password (deploy/stack/secrets.py), given to a new data directory
-    by initdb. A data directory of an older run (trust authentication), or one whose password
-    file was replaced, is migrated in place before the server starts: the password is set in
-    single-user mode and pg_hba.conf rewritten. Its data are kept."""
-    user = "postgres"
-    bin_dir = postgres_bin_dir()
-    work = run_dir / "postgres"  # also the unix socket directory
-    data = work / "data"
-    # sha256 of the password the data directory was given (never the password itself).
-    applied = work / "password.sha256"
-    connect = ["-h", HOST, "-p", str(POSTGRES_PORT), "-U", "postgres"]
-    psql = [str(bin_dir / "psql"), *connect, "-d", "postgres", "-XqtA", "-v", "ON_ERROR_STOP=1"]
-
-    def as_user(*argv: str) -> list[str]:
-        return ["runuser", "-u", user, "--", *argv]
-
-    def initdb(password: str) -> None:
-        # initdb into a side directory, renamed when complete, so a rerun never sees half of one.
-        partial = work / "data.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        pwfile = work / "initdb-password"  # the postgres user's only, removed right after
-        pwfile.unlink(missing_ok=True)
-        with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
-            f.write(password + "\n")
-        shutil.chown(pwfile, user, user)
-        options = "-U postgres --auth=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8"
-        try:
-            initdb_argv = [str(bin_dir / "initdb"), "-D", str(partial), f"--pwfile={pwfile}"]
-            _run("initdb", as_user(*initdb_argv, *options.split(), "--no-instructions"))
-        finally:
-            pwfile.unlink(missing_ok=True)
-        partial.rename(data)
-
-    def set_password(password: str) -> None:
-        """Gives the superuser `password` in single-user mode (the server is not running).
-        The statements go in on stdin, one a line: no argument list shows the password, and an
-        error message quoting it is cut from what is reported."""
-        if not password.replace("-", "").replace("_", "").isalnum():
-            raise RuntimeError("the PostgreSQL password file holds unexpected characters")
-        single = [str(bin_dir / "postgres"), "--single", "-D", str(data), "postgres"]
-        statements = (
-            "SET password_encryption = 'scram-sha-256'\n"
-            f"ALTER ROLE postgres PASSWORD '{password}'\n"
-        )
-        try:
-            _run("postgres --single (set the password)", as_user(*single), stdin=statements)
-        except RuntimeError as err:
-            raise RuntimeError(str(err).replace(password, "<password>")) from None
-
-    def prepare() -> None:
-        work.mkdir(parents=True, exist_ok=True)
-        _chown(work, user)
-        if subprocess.run(as_user("test", "-w", str(work))).returncode != 0:
-            raise RuntimeError(
-                f"user {user} cannot reach {work}: every parent directory "
-                "must be searchable by others (chmod o+x)"
-            )
-        password = postgres_password()
-        hba = data / "pg_hba.conf"
-        if not (data / "PG_VERSION").exists():
-            initdb(password)
-        elif (
-            password_only(hba.read_text())
-            and applied.is_file()
-            and applied.read_text() == _digest(password)
-        ):
-            return
-        else:
-            print(
-                f"WARNING [postgres]: {data} was not set up for this password (an older run's "
-                "trust authentication, or a new password file): setting the superuser's "
-                "password and password-only authentication; the data are kept",
-                flush=True,
-            )
-            set_password(password)
-        hba.write_text(PG_HBA)
-        shutil.chown(hba, user, user)
-        hba.chmod(0o600)
-        applied.write_text(_digest(password))
-
-    def after_ready() -> None:
-        env = {"PGPASSWORD": postgres_password()}
-        existing = _run("psql", [*psql, "-c", "SELECT datname FROM pg_database"], env).split()
-        for db in DATABASES:
-            if db not in existing:
-                _run("psql", [*psql, "-c", f'CREATE DATABASE "{db}"'], env)
-
-    return Service(
-        name="postgres",
-        # -h: TCP on 127.0.0.1 only; -k: unix socket in run_dir, not /var/run/postgresql.
-        argv=[str(bin_dir / "postgres"), "-D", str(data), "-p", str(POSTGRES_PORT)]
-        + ["-h", HOST, "-k", str(work)],
-        log=run_dir / "logs" / "postgres.log",
-        cwd=work,
-        # pg_isready needs no password: a server that asks for one is accepting connections.
-        ready=lambda: subprocess.run([str(bin_dir / "pg_isready"), "-q", *connect]).returncode == 0,
-        ports=[POSTGRES_PORT],
-        prepare=prepare,
-        after_ready=after_ready,
-        user=user,  # PostgreSQL refuses to run as root; the runner drops to this user
-    )
-
-
 def infra_services(
     profile: str, run_dir: Path, cache_dir: Path, chaos: bool, kafka_brokers: int = 1
 ) -> list[Service]:
@@ -328,5 +163,5 @@ def infra_services(
     services.append(_zipkin(run_dir, zipkin_home))
     services.append(lag_exporter_service(run_dir / "logs", kafka_brokers))
     if profile == "postgres":
-        services.append(_postgres(run_dir))
+        services.append(postgres_service(run_dir))
     return services

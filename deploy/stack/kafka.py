@@ -19,8 +19,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts import catalog
 from deploy.stack.paths import ROOT
-from deploy.stack.process import Service, port_open
+from deploy.stack.process import HOST, Service, port_open
 
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9095  # not the usual 9093, which another component of the stack uses
@@ -29,16 +30,8 @@ PROXY_OFFSET = 10000  # a Toxiproxy port is its upstream's plus this
 BROKER_PORT_STEP = 200  # clear of the sidecars' metrics ports (9190-9194, 9201-9223)
 BROKER_COUNTS = (1, 3)
 LAG_EXPORTER_PORT = 9308  # danielqsj/kafka_exporter's usual port, same series names
-HOST = "127.0.0.1"
 
-TOPICS = [
-    "reserve-stock",
-    "release-stock",
-    "stock-replies",
-    "order-confirmed",
-    "order-cancelled",
-    "dead-letters",
-]
+TOPICS = [t.name for t in catalog.TOPICS]  # made at start, before any app (contracts/catalog.py)
 # At least as many partitions as consumers per group: the instances of a service form one
 # consumer group (REPLICAS, deploy/stack/replicas.py: MAX_REPLICAS); a consumer without a
 # partition would idle.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -29,6 +30,18 @@ class StackError(Exception):
     def __init__(self, component: str, message: str, log: Path | None = None) -> None:
         super().__init__(message)
         self.component, self.log = component, log
+
+
+def say(msg: str) -> None:
+    print(f"==> {msg}", flush=True)
+
+
+def report(err: StackError) -> None:
+    """The error on stderr, with the last lines of the log of the process it names."""
+    print(f"ERROR [{err.component}]: {err}", file=sys.stderr)
+    if err.log and err.log.exists():
+        print(f"--- last lines of {err.log} ---", file=sys.stderr)
+        print("\n".join(err.log.read_text(errors="replace").splitlines()[-25:]), file=sys.stderr)
 
 
 def start(svc: Service) -> tuple[subprocess.Popen, int]:

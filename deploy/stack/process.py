@@ -1,12 +1,17 @@
-"""What the stack runner needs to know about one process it starts."""
+"""What the stack runner needs to know about one process it starts, and the small tools every
+service module uses: the one address the stack binds to, port and HTTP checks, running a tool."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+HOST = "127.0.0.1"  # everything of the stack binds here only
 
 
 @dataclass
@@ -53,3 +58,18 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
             return 200 <= resp.status < 300
     except OSError:
         return False
+
+
+def run_tool(
+    what: str, argv: list[str], env: dict[str, str] | None = None, stdin: str | None = None
+) -> str:
+    """Runs a tool to its end (RuntimeError with its output if it fails); a secret goes in
+    `env` or `stdin`, never in `argv` (anyone may read argv)."""
+    full_env = {**os.environ, **env} if env else None
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=120, env=full_env, input=stdin
+    )
+    if done.returncode != 0:
+        out = (done.stdout + done.stderr).strip()[-2000:]
+        raise RuntimeError(f"{what} failed (exit {done.returncode}): {' '.join(argv)}\n{out}")
+    return done.stdout

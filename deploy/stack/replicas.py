@@ -12,7 +12,7 @@ The instances share their app id's Sentry identity (same SPIFFE ID, one token pe
 its tokens: to Dapr they are one app. Service invocation picks an instance through mDNS name
 resolution; placement spreads the workflow actors over the order-service instances; each
 service's sidecars form one Kafka consumer group, so the topics need at least MAX_REPLICAS
-partitions (deploy/stack/infra.py: TOPIC_PARTITIONS).
+partitions (deploy/stack/kafka.py: TOPIC_PARTITIONS).
 
 The gateway (a rate limit in memory per process) and notification-service stay single.
 """

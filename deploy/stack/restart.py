@@ -28,14 +28,10 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from deploy.stack.control import running_pid, start_services
+from deploy.stack.launch import StackError, say
+from deploy.stack.plan import planned_service
 from deploy.stack.process import Service, http_ok
-from deploy.stack.runner import (
-    StackError,
-    planned_service,
-    running_pid,
-    say,
-    start_services,
-)
 
 MIGRATE_REQ = Path("/proc/sys/net/ipv4/tcp_migrate_req")
 STOP_GRACE_SECONDS = 30.0  # SIGTERM, then SIGKILL: longer than uvicorn's and daprd's drains

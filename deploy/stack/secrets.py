@@ -5,7 +5,7 @@
   DAPR_API_TOKEN) and the token its sidecar sends on every call to the app (`app`, the app's
   APP_API_TOKEN). New ones at every `up`; a process restarted during the run gets the same.
 - postgres-password: the PostgreSQL superuser's password, one per data directory (see
-  deploy/stack/infra.py).
+  deploy/stack/postgres.py).
 
 Tests and tools that call a sidecar or an app directly read the tokens here (`dapr_headers`,
 `app_headers`): they act as an operator of the run.
@@ -94,7 +94,7 @@ def app_headers(app_id: str) -> dict[str, str]:
 
 
 def postgres_password() -> str:
-    """The PostgreSQL superuser's password, made on first use. deploy/stack/infra.py gives it
+    """The PostgreSQL superuser's password, made on first use. deploy/stack/postgres.py gives it
     to the data directory (initdb, or an older directory's migration) before the server starts."""
     try:
         return POSTGRES_PASSWORD_FILE.read_text().strip()

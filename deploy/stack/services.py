@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 from deploy.stack.configuration import app_tracing_env, configuration
 from deploy.stack.identity import SCHEDULER_IDENTITY_DIR
-from deploy.stack.infra import HOST, POSTGRES_PORT
 from deploy.stack.paths import LOG_DIR, ROOT, RUN_DIR, dapr_bin
-from deploy.stack.process import Service, http_ok
+from deploy.stack.postgres import POSTGRES_PORT
+from deploy.stack.process import HOST, Service, http_ok
 from deploy.stack.runfile import AppSpec
 from deploy.stack.secrets import load_tokens, postgres_password
 from deploy.stack.sentry import (
@@ -34,84 +34,85 @@ POSTGRES_DATABASES = {"orders", "inventory", "payments", "notifications"}
 def control_plane(sentry_address: str = SENTRY_ADDRESS, tokens: bool = True) -> list[Service]:
     """tokens: placement and scheduler show Sentry their identity tokens (not to an insecure
     Sentry, `make infra`)."""
-    scheduler_data = RUN_DIR / "scheduler"
+    return [placement_service(sentry_address, tokens), scheduler_service(sentry_address, tokens)]
+
+
+def _control_plane_args(binary: str, port: int, health: int, metrics: int) -> list[str]:
+    """What placement and scheduler share: their API, health and metrics ports, all on the
+    loopback."""
     return [
-        Service(
-            name="placement",
-            argv=[
-                str(dapr_bin("placement")),
-                "--port",
-                str(PLACEMENT_PORT),
-                "--listen-address",
-                "127.0.0.1",
-                "--healthz-port",
-                str(PLACEMENT_HEALTH),
-                "--healthz-listen-address",
-                "127.0.0.1",
-                "--metrics-port",
-                str(PLACEMENT_METRICS),
-                "--metrics-listen-address",
-                "127.0.0.1",
-                "--log-as-json",
-                *control_plane_mtls_args(sentry_address),
-            ],
-            env=identity_env("dapr-placement", tokens),
-            log=LOG_DIR / "placement.log",
-            cwd=RUN_DIR,
-            ports=[PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS, PLACEMENT_RAFT],
-            ready=lambda: http_ok(f"http://127.0.0.1:{PLACEMENT_HEALTH}/healthz"),
-        ),
-        Service(
-            name="scheduler",
-            argv=[
-                str(dapr_bin("scheduler")),
-                "--port",
-                str(SCHEDULER_PORT),
-                "--listen-address",
-                "127.0.0.1",
-                "--healthz-port",
-                str(SCHEDULER_HEALTH),
-                "--healthz-listen-address",
-                "127.0.0.1",
-                "--metrics-port",
-                str(SCHEDULER_METRICS),
-                "--metrics-listen-address",
-                "127.0.0.1",
-                "--etcd-data-dir",
-                str(scheduler_data),
-                "--etcd-client-port",
-                str(SCHEDULER_ETCD_CLIENT),
-                # Every saga creates and deletes about 7 jobs: 14 etcd revisions. Dapr's defaults
-                # (keep 1,000,000 revisions, snapshot every 100,000 entries) are sized for a
-                # cluster; here the scheduler's memory grew all through a 20,000-order soak
-                # (292 -> 659 MiB, docs/bench/soak). Five minutes of history is plenty for its
-                # watchers, which follow within milliseconds.
-                "--etcd-compaction-mode",
-                "periodic",
-                "--etcd-compaction-retention",
-                "5m",
-                "--etcd-snapshot-count",
-                "10000",
-                "--log-as-json",
-                *control_plane_mtls_args(sentry_address),
-                # Its own certificate for etcd; by default it goes to $TMPDIR/secrets.
-                "--identity-directory-write",
-                str(SCHEDULER_IDENTITY_DIR),
-            ],
-            env=identity_env("dapr-scheduler", tokens),
-            log=LOG_DIR / "scheduler.log",
-            cwd=RUN_DIR,
-            ports=[
-                SCHEDULER_PORT,
-                SCHEDULER_HEALTH,
-                SCHEDULER_METRICS,
-                SCHEDULER_ETCD_CLIENT,
-                SCHEDULER_ETCD_CLIENT + 1,
-            ],
-            ready=lambda: http_ok(f"http://127.0.0.1:{SCHEDULER_HEALTH}/healthz"),
-            prepare=lambda: _prepare_scheduler(scheduler_data),
-        ),
+        str(dapr_bin(binary)),
+        "--port",
+        str(port),
+        "--listen-address",
+        "127.0.0.1",
+        "--healthz-port",
+        str(health),
+        "--healthz-listen-address",
+        "127.0.0.1",
+        "--metrics-port",
+        str(metrics),
+        "--metrics-listen-address",
+        "127.0.0.1",
     ]
+
+
+def placement_service(sentry_address: str, tokens: bool) -> Service:
+    return Service(
+        name="placement",
+        argv=[
+            *_control_plane_args("placement", PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS),
+            "--log-as-json",
+            *control_plane_mtls_args(sentry_address),
+        ],
+        env=identity_env("dapr-placement", tokens),
+        log=LOG_DIR / "placement.log",
+        cwd=RUN_DIR,
+        ports=[PLACEMENT_PORT, PLACEMENT_HEALTH, PLACEMENT_METRICS, PLACEMENT_RAFT],
+        ready=lambda: http_ok(f"http://127.0.0.1:{PLACEMENT_HEALTH}/healthz"),
+    )
+
+
+def scheduler_service(sentry_address: str, tokens: bool) -> Service:
+    scheduler_data = RUN_DIR / "scheduler"
+    return Service(
+        name="scheduler",
+        argv=[
+            *_control_plane_args("scheduler", SCHEDULER_PORT, SCHEDULER_HEALTH, SCHEDULER_METRICS),
+            "--etcd-data-dir",
+            str(scheduler_data),
+            "--etcd-client-port",
+            str(SCHEDULER_ETCD_CLIENT),
+            # Every saga creates and deletes about 7 jobs: 14 etcd revisions. Dapr's defaults
+            # (keep 1,000,000 revisions, snapshot every 100,000 entries) are sized for a
+            # cluster; here the scheduler's memory grew all through a 20,000-order soak
+            # (292 -> 659 MiB, docs/bench/soak). Five minutes of history is plenty for its
+            # watchers, which follow within milliseconds.
+            "--etcd-compaction-mode",
+            "periodic",
+            "--etcd-compaction-retention",
+            "5m",
+            "--etcd-snapshot-count",
+            "10000",
+            "--log-as-json",
+            *control_plane_mtls_args(sentry_address),
+            # Its own certificate for etcd; by default it goes to $TMPDIR/secrets.
+            "--identity-directory-write",
+            str(SCHEDULER_IDENTITY_DIR),
+        ],
+        env=identity_env("dapr-scheduler", tokens),
+        log=LOG_DIR / "scheduler.log",
+        cwd=RUN_DIR,
+        ports=[
+            SCHEDULER_PORT,
+            SCHEDULER_HEALTH,
+            SCHEDULER_METRICS,
+            SCHEDULER_ETCD_CLIENT,
+            SCHEDULER_ETCD_CLIENT + 1,
+        ],
+        ready=lambda: http_ok(f"http://127.0.0.1:{SCHEDULER_HEALTH}/healthz"),
+        prepare=lambda: _prepare_scheduler(scheduler_data),
+    )
 
 
 def _prepare_scheduler(data_dir: Path) -> None:
@@ -181,6 +182,38 @@ def app_and_sidecar(
     app: AppSpec, profile: str, postgres_port: int = POSTGRES_PORT
 ) -> list[Service]:
     """postgres_port: where the app reaches PostgreSQL (a Toxiproxy port in chaos mode)."""
+    return [app_service(app, profile, postgres_port), sidecar_service(app, profile)]
+
+
+def app_service(app: AppSpec, profile: str, postgres_port: int = POSTGRES_PORT) -> Service:
+    program = app.command[0]
+    return Service(
+        name=app.name,
+        argv=[str(app.app_dir / program) if program.startswith(".") else program, *app.command[1:]],
+        log=LOG_DIR / f"{app.name}.log",
+        cwd=app.app_dir,
+        env=app_env(app, profile, postgres_port),
+        ports=[app.app_port],
+        ready=lambda: http_ok(f"http://127.0.0.1:{app.app_port}/healthz"),
+    )
+
+
+def sidecar_service(app: AppSpec, profile: str) -> Service:
+    return Service(
+        name=f"{app.name}/daprd",
+        argv=daprd_argv(app),
+        log=LOG_DIR / f"{app.name}.daprd.log",
+        cwd=app.app_dir,
+        env=sidecar_env(app, profile),
+        late_env=daprd_trust_env,
+        ports=[app.http_port, app.grpc_port, app.metrics_port, app.internal_grpc_port],
+        ready=lambda: http_ok(f"http://127.0.0.1:{app.http_port}/v1.0/healthz"),
+    )
+
+
+def daprd_argv(app: AppSpec) -> list[str]:
+    """The sidecar's command line, as the dapr CLI builds it from dapr.yaml, every listener on
+    the loopback."""
     argv = [
         str(dapr_bin("daprd")),
         "--app-id",
@@ -225,29 +258,4 @@ def app_and_sidecar(
             "--app-health-threshold",
             str(app.health_threshold),
         ]
-    return [
-        Service(
-            name=app.name,
-            argv=[
-                str(app.app_dir / app.command[0])
-                if app.command[0].startswith(".")
-                else app.command[0],
-                *app.command[1:],
-            ],
-            log=LOG_DIR / f"{app.name}.log",
-            cwd=app.app_dir,
-            env=app_env(app, profile, postgres_port),
-            ports=[app.app_port],
-            ready=lambda: http_ok(f"http://127.0.0.1:{app.app_port}/healthz"),
-        ),
-        Service(
-            name=f"{app.name}/daprd",
-            argv=argv,
-            log=LOG_DIR / f"{app.name}.daprd.log",
-            cwd=app.app_dir,
-            env=sidecar_env(app, profile),
-            late_env=daprd_trust_env,
-            ports=[app.http_port, app.grpc_port, app.metrics_port, app.internal_grpc_port],
-            ready=lambda: http_ok(f"http://127.0.0.1:{app.http_port}/v1.0/healthz"),
-        ),
-    ]
+    return argv

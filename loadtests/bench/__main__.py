@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from deploy.stack.paths import ROOT, RUN_DIR
-from deploy.stack.runner import profile_from_env
+from deploy.stack.plan import profile_from_env
 from loadtests.bench import results
 from loadtests.bench.plan import PLANS
 from loadtests.bench.run import BenchRun, run, say

@@ -10,8 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.stack.infra import HOST, POSTGRES_PORT
 from deploy.stack.paths import ROOT
+from deploy.stack.postgres import POSTGRES_PORT
+from deploy.stack.process import HOST
 from deploy.stack.secrets import postgres_password
 
 SQLITE_FILE = ROOT / ".run" / "data" / "dapr-state.db"  # components/sqlite/statestore.yaml

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.stack.control import running_group, stop_one
 from deploy.stack.kafka import cluster
 from deploy.stack.kafka_admin import kafka_answers, under_replicated
 from deploy.stack.paths import CACHE_DIR, pinned_versions
-from deploy.stack.runner import running_group, stop_one
 
 IN_SYNC_TIMEOUT_SECONDS = 180.0
 BROKER_DOWN_SECONDS = 15.0  # past broker.session.timeout.ms (9 s)

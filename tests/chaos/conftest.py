@@ -16,8 +16,8 @@ import pytest
 
 from apps.gateway.tokens import Role
 from deploy.stack.kafka import brokers_from_env
+from deploy.stack.plan import profile_from_env
 from deploy.stack.replicas import replicas_from_env
-from deploy.stack.runner import profile_from_env
 from tests.chaos import stack as chaos_stack_module
 from tests.chaos.report import Session, table
 from tests.chaos.stack import ChaosStack

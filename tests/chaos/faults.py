@@ -17,8 +17,10 @@ from typing import Protocol
 
 import httpx
 
+from deploy.stack.control import start_one, stop_one
+from deploy.stack.launch import StackError
+from deploy.stack.records import records
 from deploy.stack.replicas import REPLICATED
-from deploy.stack.runner import StackError, _records, start_one, stop_one
 from tests.chaos import broker_faults
 from tests.chaos.replica_faults import (
     REPLICA_KINDS,
@@ -250,7 +252,7 @@ def restart(name: str, attempts: int = 2) -> float:
 
 
 def _pid(name: str) -> int:
-    return next(r["pid"] for r in _records() if r["name"] == name)
+    return next(r["pid"] for r in records() if r["name"] == name)
 
 
 def _pause(name: str, seconds: float) -> str:

@@ -17,9 +17,10 @@ import os
 import signal
 import time
 
+from deploy.stack.control import start_one, stop_one
+from deploy.stack.records import records
 from deploy.stack.replicas import REPLICATED
 from deploy.stack.restart import restart
-from deploy.stack.runner import _records, start_one, stop_one
 
 KILL_DOWN_SECONDS = 5.0
 REPLICA_KINDS = ("kill-pod", "pause-pod", "rebalance", "rolling")
@@ -115,4 +116,4 @@ def _rolling(app_id: str, replicas: int) -> str:
 
 
 def _pid(name: str) -> int:
-    return next(r["pid"] for r in _records() if r["name"] == name)
+    return next(r["pid"] for r in records() if r["name"] == name)

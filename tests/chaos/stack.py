@@ -12,10 +12,11 @@ from pathlib import Path
 
 from deploy.stack.kafka_admin import kafka_answers
 from deploy.stack.paths import ROOT
+from deploy.stack.plan import profile_from_env, running_kafka_brokers
 from deploy.stack.process import http_ok
+from deploy.stack.records import alive, records
 from deploy.stack.replicas import replicas_from_env, with_replicas
 from deploy.stack.runfile import load_runfile
-from deploy.stack.runner import _alive, _records, profile_from_env, running_kafka_brokers
 from tests.chaos.faults import PAUSE_MARGIN_SECONDS, FaultError, ToxiproxyClient, restart
 
 # Short, like tests/integration/conftest.py, so pauses can outlast them in a few seconds.
@@ -52,7 +53,7 @@ def start() -> ChaosStack:
     """Starts the stack (CHAOS=1, short saga timeouts) unless one is running. A running one is
     used as it is: its order-service tells which timeouts it runs with, and the processes this
     suite restarts get the same settings."""
-    running = [r for r in _records() if _alive(r)]
+    running = [r for r in records() if alive(r)]
     if running:
         profile = "postgres" if any(r["name"] == "postgres" for r in running) else "sqlite"
         if profile != profile_from_env():
@@ -86,7 +87,7 @@ def stop(stack: ChaosStack) -> None:
 
 
 def _environment_of(name: str) -> dict[str, str]:
-    pid = next((r["pid"] for r in _records() if r["name"] == name), None)
+    pid = next((r["pid"] for r in records() if r["name"] == name), None)
     if pid is None:
         return {}
     raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
@@ -112,8 +113,8 @@ def make_whole(
     """Restarts any process of the stack that is dead, then waits until Kafka and every app
     (its database and sidecar) answer. Returns what is still wrong at the deadline."""
     problems = []
-    for rec in _records():
-        if not _alive(rec):
+    for rec in records():
+        if not alive(rec):
             try:
                 restart(rec["name"])
             except FaultError as err:

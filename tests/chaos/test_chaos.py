@@ -8,8 +8,8 @@ import os
 import pytest
 
 from deploy.stack.kafka import brokers_from_env
+from deploy.stack.plan import profile_from_env
 from deploy.stack.replicas import replicas_from_env
-from deploy.stack.runner import profile_from_env
 from tests.chaos.conftest import chaos_size, orders_per_fault
 from tests.chaos.faults import Fault, catalogue, subset
 from tests.chaos.report import FaultResult

@@ -17,7 +17,8 @@ from sqlalchemy import create_engine, text
 
 from apps.gateway.devtoken import issue
 from apps.gateway.tokens import Role
-from deploy.stack.infra import HOST, POSTGRES_PORT
+from deploy.stack.postgres import POSTGRES_PORT
+from deploy.stack.process import HOST
 from deploy.stack.records import records
 from deploy.stack.secrets import postgres_password
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from deploy.stack.runner import start_one, stop_one
+from deploy.stack.control import start_one, stop_one
 from tests.integration.helpers import (
     balance,
     fund,

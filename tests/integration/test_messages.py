@@ -14,7 +14,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from deploy.stack.runner import start_one, stop_one
+from deploy.stack.control import start_one, stop_one
 from tests.integration.helpers import (
     fund,
     inventory,

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from deploy.stack.control import start_one, stop_one
 from deploy.stack.paths import ROOT
-from deploy.stack.runner import start_one, stop_one
 from deploy.stack.secrets import dapr_headers
 from tests.integration.helpers import fund, notifications, place, stock, wait_for
 

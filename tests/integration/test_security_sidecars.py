@@ -21,8 +21,8 @@ from deploy.stack.identity import (
     TRUST_ANCHORS_FILE,
     app_spiffe_id,
 )
-from deploy.stack.infra import POSTGRES_PORT
 from deploy.stack.paths import LOG_DIR
+from deploy.stack.postgres import POSTGRES_PORT
 from deploy.stack.records import alive, records
 from deploy.stack.secrets import (
     TOKENS_FILE,

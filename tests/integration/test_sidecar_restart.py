@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import httpx
 
+from deploy.stack.control import start_one, stop_one
 from deploy.stack.records import records
-from deploy.stack.runner import start_one, stop_one
 from tests.integration.helpers import (
     balance,
     fund,

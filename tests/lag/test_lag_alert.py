@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import httpx
 
+from deploy.stack.control import running_group
 from deploy.stack.paths import RUN_DIR
-from deploy.stack.runner import running_group
 from tests.chaos.load import Load, Plan, make_orders, set_up
 from tests.lag.prometheus import EVERY_SECONDS, Prometheus
 

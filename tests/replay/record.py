@@ -21,7 +21,7 @@ import httpx
 
 from apps.gateway.tokens import Role
 from deploy.stack.paths import ROOT, pinned_versions
-from deploy.stack.runner import _alive, _records
+from deploy.stack.records import alive, records
 from tests.integration.helpers import client_for
 from tests.replay.corpus import Recorded, patches_of, save, version_of, write_manifest
 from tests.replay.scenarios import SCENARIOS
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 def _record_on_stack(chosen: list[Scenario], profile: str) -> tuple[list[Recorded], list]:
     for key, value in STACK_ENV.items():
         os.environ.setdefault(key, value)
-    running = any(_alive(r) for r in _records())
+    running = any(alive(r) for r in records())
     if running:
         print("using the running stack: it must run with", STACK_ENV)
     else:

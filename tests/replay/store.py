@@ -10,8 +10,9 @@ import sqlite3
 
 from dapr.ext.workflow._durabletask.internal import protos as pb
 
-from deploy.stack.infra import HOST, POSTGRES_PORT
 from deploy.stack.paths import RUN_DIR
+from deploy.stack.postgres import POSTGRES_PORT
+from deploy.stack.process import HOST
 from deploy.stack.secrets import postgres_password
 
 SQLITE_FILE = RUN_DIR / "data" / "dapr-state.db"  # components/sqlite/statestore.yaml

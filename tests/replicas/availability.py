@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from deploy.stack.runner import _records, start_one, stop_one
+from deploy.stack.control import start_one, stop_one
+from deploy.stack.records import records
 from tests.chaos.load import Plan, SentOrder
 from tests.replicas.instances import name, port
 from tests.replicas.instances import wait_until as _wait_until
@@ -45,7 +46,7 @@ def apply_fault(app_id: str, k: int, fault: str) -> float:
         for n in names:  # the app first: its sidecar is ready only once the app listens
             start_one(n)
     else:
-        groups = [next(r["pid"] for r in _records() if r["name"] == n) for n in names]
+        groups = [next(r["pid"] for r in records() if r["name"] == n) for n in names]
         for g in groups:
             os.killpg(g, signal.SIGSTOP)
         try:

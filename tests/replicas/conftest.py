@@ -15,8 +15,8 @@ import pytest
 
 from apps.gateway.tokens import Role
 from deploy.stack.paths import ROOT
+from deploy.stack.plan import MODE_FILE
 from deploy.stack.records import alive, records
-from deploy.stack.runner import MODE_FILE
 from tests.chaos.stack import GATEWAY_RATE, SAGA_TIMEOUTS
 from tests.integration.helpers import client_for
 

@@ -12,9 +12,9 @@ from confluent_kafka import ConsumerGroupState
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.common.health import kafka_admin
+from deploy.stack.control import start_one, stop_one
 from deploy.stack.process import http_ok
 from deploy.stack.replicas import PORT_STEP
-from deploy.stack.runner import start_one, stop_one
 
 FIRST_PORT = {"order-service": 8001, "inventory-service": 8002, "payment-service": 8003}
 

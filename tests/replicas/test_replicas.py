@@ -26,8 +26,9 @@ import apps.order_service.store
 import apps.payment_service.store  # noqa: F401  (their tables, in SQLModel.metadata)
 from apps.common.db import Database
 from apps.notification_service.store import create_tables
-from deploy.stack.infra import HOST, POSTGRES_PORT
 from deploy.stack.kafka import TOPIC_PARTITIONS
+from deploy.stack.postgres import POSTGRES_PORT
+from deploy.stack.process import HOST
 from deploy.stack.secrets import postgres_password
 from tests.chaos.invariants import AtRest, settle
 from tests.chaos.load import Load, Plan, SentOrder, make_orders, set_up

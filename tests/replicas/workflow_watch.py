@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import httpx
 import psycopg
 
-from deploy.stack.infra import HOST, POSTGRES_PORT
+from deploy.stack.postgres import POSTGRES_PORT
+from deploy.stack.process import HOST
 from deploy.stack.replicas import PORT_STEP
 from deploy.stack.secrets import dapr_headers, postgres_password
 

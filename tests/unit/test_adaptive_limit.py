@@ -4,8 +4,12 @@ control reads them: every 0.2 s, sagas in flight and how many ended since."""
 from __future__ import annotations
 
 import math
+from weakref import WeakKeyDictionary
 
 from apps.order_service.limit import AdaptiveLimit
+
+# Where each limit's fed time stands: the next feed goes on from there.
+FED_UNTIL: WeakKeyDictionary[AdaptiveLimit, float] = WeakKeyDictionary()
 
 
 def feed(
@@ -16,11 +20,12 @@ def feed(
     held_back: bool = True,
 ) -> int:
     """Steady counts for `seconds`, starting where the last feed stopped; the bound after."""
-    start = getattr(limit, "_now", 0.0)
+    start = FED_UNTIL.get(limit, 0.0)
     steps = round(seconds / 0.2)
     for i in range(1, steps + 1):
-        limit._now = start + i * 0.2
-        bound = limit.observe(limit._now, in_flight, round(ended_per_second * 0.2), held_back)
+        now = start + i * 0.2
+        bound = limit.observe(now, in_flight, round(ended_per_second * 0.2), held_back)
+    FED_UNTIL[limit] = start + steps * 0.2
     return bound
 
 

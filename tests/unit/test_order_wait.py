@@ -59,9 +59,10 @@ def settle_once_waited_for(watch: OrderWatch, settle: Callable[[str], object]) -
     """In the background, as the saga would: once a request waits for an order, `settle` it."""
 
     def run() -> None:
-        while not watch._waiters:
+        deadline = time.monotonic() + 10  # the request under test gives up long before
+        while not (waited := watch.waited_for()) and time.monotonic() < deadline:
             time.sleep(0.01)
-        (order_id,) = watch._waiters
+        (order_id,) = waited
         settle(order_id)
 
     threading.Thread(target=run).start()

@@ -52,7 +52,7 @@ def test_a_change_from_a_worker_thread_wakes_the_waiter_before_it_would_look_aga
     started = time.monotonic()
     asyncio.run(wait_and_change())
     assert time.monotonic() - started < 5 and calls == ["PENDING", "CONFIRMED"]
-    assert not watch._waiters  # nobody left registered
+    assert watch.waited_for() == []  # nobody left registered
 
 
 def test_a_change_elsewhere_is_seen_by_looking_again():

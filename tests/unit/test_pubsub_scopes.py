@@ -14,17 +14,11 @@ from apps.inventory_service.routes import subscriptions as inventory_subscriptio
 from apps.notification_service.dead_letters import REDRIVABLE
 from apps.notification_service.routes import subscriptions as notification_subscriptions
 from apps.order_service.routes import subscriptions as order_subscriptions
+from contracts import catalog
 from deploy.stack.paths import ROOT
 
 APPS = ["gateway", "order-service", "inventory-service", "payment-service", "notification-service"]
-TOPICS = {
-    contracts.RESERVE_STOCK,
-    contracts.RELEASE_STOCK,
-    contracts.STOCK_REPLIES,
-    contracts.ORDER_CONFIRMED,
-    contracts.ORDER_CANCELLED,
-    contracts.DEAD_LETTERS,
-}
+TOPICS = {t.name for t in catalog.TOPICS}
 # Where each app's code lives (the saga's activities run in order-service).
 SOURCES = {
     "gateway": ["apps/gateway"],

@@ -11,8 +11,10 @@ import pytest
 from pydantic import ValidationError
 
 from apps.common.settings import Settings
+from apps.common.topology import RUN_FILE, app_ports
 from apps.gateway.settings import GatewaySettings
 from apps.order_service.settings import OrderServiceSettings
+from deploy.stack.runfile import load_runfile
 
 TABLE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -57,3 +59,23 @@ def test_tokens_stay_out_of_the_repr() -> None:
     settings = Settings.from_env({"DAPR_API_TOKEN": "secret-a", "APP_API_TOKEN": "secret-b"})
     assert "secret" not in repr(settings)
     assert settings.dapr_api_token == "secret-a"
+
+
+def test_app_ports_come_from_dapr_yaml_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GATEWAY_PORT", raising=False)
+    runfile = {app.app_id: app.app_port for app in load_runfile(RUN_FILE, "sqlite")}
+    assert app_ports() == runfile and len(runfile) == 5
+    ops = GatewaySettings.from_env({"APP_PORT": "18080"}).ops()
+    assert ops.app_urls == {
+        **{app: f"http://127.0.0.1:{port}" for app, port in runfile.items()},
+        "gateway": "http://127.0.0.1:18080",  # where it listens: GATEWAY_PORT moves it
+    }
+
+
+def test_without_dapr_yaml_the_console_knows_only_what_it_is_told(tmp_path: Path) -> None:
+    assert app_ports(tmp_path / "dapr.yaml") == {}
+    (tmp_path / "dapr.yaml").write_text("apps:\n  - appID: gateway\n")
+    with pytest.raises(ValueError, match="appPort"):
+        app_ports(tmp_path / "dapr.yaml")
+    told = GatewaySettings.from_env({"OPS_APP_URLS": "order-service=http://orders:8001/"})
+    assert told.ops().app_urls["order-service"] == "http://orders:8001"

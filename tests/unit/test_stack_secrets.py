@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from deploy.stack import secrets
-from deploy.stack.infra import PG_HBA, password_only
 from deploy.stack.paths import ROOT
+from deploy.stack.postgres import PG_HBA, password_only
 from deploy.stack.runfile import load_runfile
 from deploy.stack.services import app_and_sidecar
 

@@ -22,10 +22,10 @@ from datetime import datetime
 
 import httpx
 
+from deploy.stack.control import running_pid
 from deploy.stack.paths import LOG_DIR
 from deploy.stack.replicas import REPLICATED
 from deploy.stack.restart import restart
-from deploy.stack.runner import running_pid
 from tests.chaos import invariants
 from tests.chaos.load import Load, Plan, SentOrder, make_orders, set_up
 from tests.upgrade.histories import NEW, Switch, check_versions

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 import httpx
 
 from apps.gateway.tokens import Role
+from deploy.stack.control import running_names
 from deploy.stack.paths import ROOT
-from deploy.stack.runner import running_names
 from tests.integration.helpers import client_for
 from tests.upgrade.histories import OLD
 

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
+from deploy.stack.plan import profile_from_env
 from deploy.stack.replicas import replicas_from_env
-from deploy.stack.runner import profile_from_env
 from tests.upgrade import rollout
 from tests.upgrade.report import table
 from tests.upgrade.stack import old_release
