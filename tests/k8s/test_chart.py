@@ -107,6 +107,19 @@ def test_topics_and_ports_are_the_repositorys(manifests: list[dict]) -> None:
         assert container["resources"]["requests"] and container["resources"]["limits"]
 
 
+def test_the_console_reaches_every_other_app_by_its_service(manifests: list[dict]) -> None:
+    """A pod has no dapr.yaml: the gateway's OPS_APP_URLS names each other app's Service."""
+    gateway = named(manifests, "Deployment")["gateway"]["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in gateway["containers"][0]["env"]}
+    urls = dict(pair.split("=", 1) for pair in env["OPS_APP_URLS"].split(","))
+    services = named(manifests, "Service")
+    others = [a for a in repo_yaml("dapr.yaml")["apps"] if a["appID"] != "gateway"]
+    assert sorted(urls) == sorted(a["appID"] for a in others)
+    for app in others:
+        port = services[app["appID"]]["spec"]["ports"][0]["port"]
+        assert urls[app["appID"]] == f"http://{app['appID']}:{port}"
+
+
 def test_no_secret_is_inline(helm: Path, manifests: list[dict]) -> None:
     """No Secret object, and every token or password comes from a secretKeyRef."""
     assert not [m for m in manifests if m["kind"] == "Secret"]

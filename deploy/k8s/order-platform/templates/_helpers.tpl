@@ -28,3 +28,14 @@ capabilities:
 {{- define "op.topics" -}}
 reserve-stock release-stock stock-replies order-confirmed order-cancelled dead-letters
 {{- end }}
+
+{{/* app=url,... of every app but the public one, by its Service: the gateway's OPS_APP_URLS. */}}
+{{- define "op.appUrls" -}}
+{{- $urls := list -}}
+{{- range $id, $app := .Values.apps -}}
+{{- if not $app.public -}}
+{{- $urls = append $urls (printf "%s=http://%s:%v" $id $id (dig "service" "port" $app.port $app)) -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $urls -}}
+{{- end }}
