@@ -60,6 +60,19 @@ async def call(
         )
     except SidecarError as exc:
         raise Problem(503, "Service unavailable", f"{app_id} cannot be reached") from exc
+    if upstream.is_success and not upstream.content:
+        # Every app answers with a body. An empty 2xx is the sidecar's, not the app's: daprd
+        # 1.18.3 was seen answering 200 with nothing while the callee's app was down, after
+        # its resiliency retries (docs/replicas-availability.md). The request may not have
+        # been done: the client is told to send it again.
+        log.warning(
+            "%s %s: %s's sidecar answered %s without a body",
+            verb,
+            path,
+            app_id,
+            upstream.status_code,
+        )
+        raise Problem(503, "Service unavailable", f"{app_id} sent no answer; try again")
     if upstream.status_code == 503 and "retry-after" in upstream.headers:
         return upstream  # the owner sheds load (admission control): relayed with Retry-After
     if upstream.status_code >= 500:
