@@ -57,6 +57,8 @@ class Reconciler:
             await asyncio.sleep(self.settings.every_seconds)
             try:
                 await self.reconcile_once()
+            except TimeoutError:  # a workflow call hung (its actor not placed yet): next round
+                log.warning("reconcile round cut short: the sidecar did not answer in time")
             except Exception as exc:  # sidecar or database away: next round
                 log.warning("reconcile round failed: %s", exc)
 
@@ -73,7 +75,7 @@ class Reconciler:
         for order in await run_in_threadpool(
             queries.unsettled_orders, self.db, s.idle_after, s.batch
         ):
-            state = await run_in_threadpool(self.sagas.state, order.order_id)
+            state = await self.sagas.state_within(order.order_id)
             status = state.runtime_status if state else None
             if status in ALIVE:
                 if (
@@ -87,11 +89,11 @@ class Reconciler:
                         state.last_updated_at,
                         extra={"order_id": order.order_id},
                     )
-                    await run_in_threadpool(self.sagas.terminate, order.order_id)
+                    await self.sagas.terminate_within(order.order_id)
                     RECONCILED.labels("terminated_stalled").inc()
                 continue
             if status is not None and status not in ENDED:  # e.g. STALLED: end it first
-                await run_in_threadpool(self.sagas.terminate, order.order_id)
+                await self.sagas.terminate_within(order.order_id)
                 continue  # resumed next round, once it has ended
             if await self.sagas.resume(order):
                 log.warning(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import grpc
 from dapr.ext.workflow import DaprWorkflowClient, WorkflowState, WorkflowStatus
 from dapr.ext.workflow._durabletask.aio.client import AsyncTaskHubGrpcClient
 from starlette.concurrency import run_in_threadpool
@@ -50,6 +51,10 @@ RESUME_RETRY_SECONDS = 0.2
 # schedules the saga later: placing an order must answer within the gateway's per-attempt
 # timeout (components/common/resiliency-gateway.yaml).
 SCHEDULE_TIMEOUT_SECONDS = 1.0
+# A workflow's state read or termination hangs while its actor cannot be placed (seen: 107 s
+# for a terminate after placement and the scheduler restarted): the reconciler gives up on the
+# round past this, instead of holding every other order back.
+WORKFLOW_CALL_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,24 @@ class Sagas:
 
     def terminate(self, order_id: str) -> None:
         self.workflows.terminate_workflow(order_id)
+
+    async def state_within(self, order_id: str) -> WorkflowState | None:
+        """The workflow's state, None if there is none; TimeoutError past
+        WORKFLOW_CALL_SECONDS."""
+        ask = self.scheduler.get_orchestration_state(order_id, fetch_payloads=False)
+        try:
+            found = await asyncio.wait_for(ask, WORKFLOW_CALL_SECONDS)
+        except grpc.RpcError as error:
+            if "no such instance exists" in str(error):
+                return None
+            raise
+        return None if found is None else WorkflowState(found)
+
+    async def terminate_within(self, order_id: str) -> None:
+        """Terminates the workflow; TimeoutError past WORKFLOW_CALL_SECONDS (it may still end)."""
+        await asyncio.wait_for(
+            self.scheduler.terminate_orchestration(order_id), WORKFLOW_CALL_SECONDS
+        )
 
     def deliver_event(self, order_id: str, event: str, data: dict[str, Any]) -> bool:
         """Raises a workflow event: True once the engine has it (a saga that has already ended

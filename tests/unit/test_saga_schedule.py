@@ -9,6 +9,8 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from apps.order_service import sagas as sagas_module
 from apps.order_service.sagas import Sagas
 
@@ -42,3 +44,23 @@ def test_a_prompt_sidecar_schedules_the_saga(monkeypatch) -> None:  # type: igno
     monkeypatch.setattr(sagas_module, "SCHEDULE_TIMEOUT_SECONDS", 1.0)
     done, _ = schedule(answer_after=0)
     assert done is True
+
+
+class HangingWorkflows:
+    async def get_orchestration_state(self, instance_id: str, **kwargs: Any) -> None:
+        await asyncio.sleep(30)
+
+    async def terminate_orchestration(self, instance_id: str, **kwargs: Any) -> None:
+        await asyncio.sleep(30)
+
+
+def test_a_workflow_call_that_hangs_is_given_up(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The reconciler's reads and terminations (a hung one held every other order back)."""
+    monkeypatch.setattr(sagas_module, "WORKFLOW_CALL_SECONDS", 0.05)
+    sagas = Sagas.__new__(Sagas)
+    sagas.scheduler = HangingWorkflows()  # type: ignore[assignment]
+    for call in (sagas.state_within, sagas.terminate_within):
+        began = time.monotonic()
+        with pytest.raises(TimeoutError):
+            asyncio.run(call("o1"))  # type: ignore[operator]
+        assert time.monotonic() - began < 1
