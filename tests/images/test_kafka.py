@@ -131,9 +131,16 @@ def test_three_nodes_form_one_cluster_that_keeps_writing_without_one() -> None:
         client.create_topics([NewTopic(topic, num_partitions=3)])[topic].result(30)
         partitions = client.list_topics(topic=topic, timeout=10).topics[topic].partitions
         assert all(len(p.replicas) == 3 for p in partitions.values())
-        config = client.describe_configs([ConfigResource("topic", topic)])
-        settings = next(iter(config.values())).result()
-        assert settings["min.insync.replicas"].value == "2"
+
+        def min_insync() -> str | None:
+            asked = client.describe_configs([ConfigResource("topic", topic)])
+            try:
+                return next(iter(asked.values())).result()["min.insync.replicas"].value
+            except KafkaException:  # asked a broker that has not learnt of the topic yet
+                return None
+
+        wait_for("the topic's configuration", lambda: min_insync() is not None, 30, first)
+        assert min_insync() == "2"
         assert produce_all(first, topic) == []
 
         podman("stop", "--time", "30", started[2].id)
