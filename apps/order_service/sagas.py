@@ -116,9 +116,6 @@ class Sagas:
     def state(self, order_id: str) -> WorkflowState | None:
         return self.workflows.get_workflow_state(order_id, fetch_payloads=False)
 
-    def terminate(self, order_id: str) -> None:
-        self.workflows.terminate_workflow(order_id)
-
     async def state_within(self, order_id: str) -> WorkflowState | None:
         """The workflow's state, None if there is none; TimeoutError past
         WORKFLOW_CALL_SECONDS."""
