@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from loadtests.bench import machine, plots
+from loadtests.bench import machine, plots, statestore
 from loadtests.bench.plan import TARGET_P99_MS
 from loadtests.bench.run import BenchRun
 from loadtests.bench.summary import RunSummary
@@ -173,7 +173,8 @@ def render(bench: BenchRun, context: dict[str, dict[str, str]]) -> str:
         ),
         "Every figure below comes from that run. k6 drives the public API on the same machine "
         "(its CPU is not counted); a sampler reads `/proc` every second for every stack process "
-        "(apps, sidecars, placement, scheduler, Kafka, Zipkin, PostgreSQL with its backends).",
+        "(apps, sidecars, placement, scheduler, Kafka, Zipkin, PostgreSQL with its backends). "
+        + statestore.start_note(bench.state),
         "",
         "## Headline",
         "",

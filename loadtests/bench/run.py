@@ -70,6 +70,7 @@ def run(plan: Plan, profile: str, out_dir: Path = RUN_DIR / "bench") -> BenchRun
         config = provision(BASE_URL, plan.customers, plan.stock, out_dir / "k6-config.json", 180)
         bench.stack_processes = sorted(stack.stack_pids())
         with Sampler(targets) as sampler, StateSampler(profile) as state:
+            _warn_leftovers(state)
             _scenarios(plan, bench, sampler, config, out_dir, watch)
             _purged(plan, bench, state)
             _baselines(plan, bench, sampler)
@@ -82,6 +83,15 @@ def run(plan: Plan, profile: str, out_dir: Path = RUN_DIR / "bench") -> BenchRun
             stack.down()
     bench.timings["whole run"] = time.monotonic() - began
     return bench
+
+
+def _warn_leftovers(state: StateSampler) -> None:
+    if state.samples and state.samples[0].rows:
+        say(
+            f"the workflow state store holds {state.samples[0].rows} rows from earlier runs: "
+            "figures are comparable only with runs that started alike (docs/bench/README.md "
+            "says what this one started from)"
+        )
 
 
 def _settings(env: dict[str, str]) -> str:

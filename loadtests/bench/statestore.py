@@ -26,6 +26,20 @@ class StateSample:
     bytes: int  # on disk: the database file and its WAL (SQLite), the table (PostgreSQL)
 
 
+def start_note(samples: list[StateSample]) -> str:
+    """What the store held when a run began. Figures compare only between runs that start
+    alike: leftovers of `make test` in the same clone made one code measure 107 ms CPU per saga
+    at 15 orders/s, and 89 from an empty store."""
+    if not samples:
+        return "The workflow state store could not be read at the start."
+    first = samples[0]
+    leftovers = ": left by earlier runs in this `.run/`" if first.rows else ""
+    return (
+        f"The workflow state store held {first.rows} rows ({first.bytes / 2**20:.1f} MiB) "
+        f"at the start{leftovers}."
+    )
+
+
 def sqlite_size(path: Path = SQLITE_FILE) -> tuple[int, int]:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
         (rows,) = db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()

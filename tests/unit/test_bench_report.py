@@ -89,3 +89,13 @@ def test_a_saved_run_loads_back_the_same(bench: BenchRun, tmp_path: Path) -> Non
     from loadtests.bench import results
 
     assert results.load(results.save(bench, tmp_path / "results.json")) == bench
+
+
+def test_the_report_says_what_the_state_store_held_at_the_start() -> None:
+    from loadtests.bench.statestore import StateSample, start_note
+
+    assert start_note([]) == "The workflow state store could not be read at the start."
+    empty = start_note([StateSample(0.0, 0, 2**20)])
+    assert empty == "The workflow state store held 0 rows (1.0 MiB) at the start."
+    left = start_note([StateSample(0.0, 1234, 3 * 2**20), StateSample(5.0, 0, 0)])
+    assert left.startswith("The workflow state store held 1234 rows (3.0 MiB) at the start: left")
