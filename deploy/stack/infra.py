@@ -141,6 +141,11 @@ def _zipkin(run_dir: Path, home: Path) -> Service:
             f"--armeria.ports[0].ip={HOST}",
             f"--armeria.ports[0].port={ZIPKIN_PORT}",
             "--armeria.ports[0].protocols[0]=http",
+            # Idle keep-alive connections closed after 2 min, not Armeria's 15 s: longer than
+            # Go's HTTP client keeps them (90 s). Otherwise a sidecar's span export could
+            # reuse a connection Zipkin was closing and lose that batch ("connection reset by
+            # peer" in order-service's daprd log; a trace test failed on it, 2026-12-08).
+            "--armeria.idle-timeout=120s",
         ],
         log=run_dir / "logs" / "zipkin.log",
         cwd=home,
