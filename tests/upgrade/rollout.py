@@ -1,6 +1,6 @@
 """One rolling upgrade under load: orders flow at a constant rate; order-service, instance after
 instance, is restarted onto the new saga version (SAGA_LATEST_VERSION v1 -> v2), each in the
-middle of a pause (SIGSTOP) of payment-service, so that sagas are parked mid-flight across it;
+course of a pause (SIGSTOP) of payment-service, so that sagas are parked mid-flight across it;
 then every other app is restarted one after another, the gateway last. Then the stack at
 rest is checked: the chaos suite's invariants, every client request, every saga's version and
 path from its history.
@@ -30,6 +30,7 @@ from tests.chaos import invariants
 from tests.chaos.load import Load, Plan, SentOrder, make_orders, set_up
 from tests.upgrade.histories import NEW, Switch, check_versions
 from tests.upgrade.report import Result
+from tests.upgrade.stack import OLD_RELEASE
 
 NEW_RELEASE = {"SAGA_LATEST_VERSION": NEW}
 PARTICIPANT = "payment-service"  # paused while order-service restarts
@@ -49,7 +50,7 @@ class Size:
 
 
 SIZES = {
-    "subset": Size("subset", rate=3.0, seconds=24.0, lead=3.0, pause=8.0, restart_others=False),
+    "subset": Size("subset", rate=3.0, seconds=30.0, lead=3.0, pause=8.0, restart_others=False),
     "full": Size("full", rate=4.0, seconds=75.0, lead=5.0, pause=12.0, restart_others=True),
 }
 
@@ -101,7 +102,7 @@ def reconciler_actions() -> int:
 
 def _roll_out(load: Load, replicas: int, size: Size, restarts: list[str]) -> Switch:
     """The deploy, while the load runs: each order-service instance onto the new version in the
-    middle of a pause of the participant (so that sagas, v1 ones too while another instance
+    course of a pause of the participant (so that sagas, v1 ones too while another instance
     still runs the old release, are parked across it), then the others; returns when
     order-service's instances switched."""
     _until(load.started + size.lead)
@@ -117,19 +118,28 @@ def _roll_out(load: Load, replicas: int, size: Size, restarts: list[str]) -> Swi
 
 
 def _restart_while_paused(name: str, paused: list[str], seconds: float, out: list[str]) -> float:
-    """Pauses `paused` for `seconds`, restarts `name` onto the new release half-way through;
-    the wall-clock time the restart began."""
+    """Pauses `paused` for `seconds`, restarts `name` onto the new release while they are
+    paused; the wall-clock time the restart began."""
     resume_at = time.monotonic() + seconds
     pause(paused)
     resumer = threading.Timer(seconds, resume, [paused])
     resumer.start()
     try:
-        _until(resume_at - seconds / 2)  # sagas parked on the participant for a while
+        _until(resume_at - restart_lead(seconds))  # sagas parked on the participant a while
         began = time.time()
         out.append(restart(name, NEW_RELEASE).line())
     finally:
         resumer.join()  # resumes on time, whether the restart went well or not
     return began
+
+
+def restart_lead(pause_seconds: float) -> float:
+    """How long before the participant resumes the restart begins: half-way through the pause,
+    or earlier, so that the app stops (after its drain, at most DRAIN_MOST_SECONDS) a second
+    before the resume. Begun half-way through an 8 s pause, the drain outlasted it, the parked
+    sagas finished first, and no v1 saga was in flight across the deploy (2026-12-08)."""
+    drain_most = float(OLD_RELEASE["DRAIN_MOST_SECONDS"])
+    return min(pause_seconds, max(pause_seconds / 2, drain_most + 1.0))
 
 
 def pause(names: list[str]) -> None:
