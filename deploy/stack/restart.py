@@ -25,7 +25,7 @@ import os
 import signal
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from deploy.stack.control import running_pid, start_services
@@ -56,10 +56,14 @@ class Restarted:
         )
 
 
-def restart(name: str, env: Mapping[str, str] | None = None) -> Restarted:
+def restart(
+    name: str, env: Mapping[str, str] | None = None, stopped: Callable[[], None] = lambda: None
+) -> Restarted:
     """Restarts app `name` (e.g. "order-service", "order-service-2", "gateway") with `env` over
     its planned environment (a new release's settings); StackError with the reason if a step
-    fails."""
+    fails. `stopped` is called once the old app and sidecar have exited (in place), before the
+    new ones start: tests/upgrade resumes the participant it paused there, so that the sagas it
+    parked are still in flight when the old instance is gone."""
     if name.endswith("/daprd"):
         raise ValueError(f"{name}: restart an app, its sidecar goes with it")
     app = planned_service(name)
@@ -69,7 +73,7 @@ def restart(name: str, env: Mapping[str, str] | None = None) -> Restarted:
     if app.env.get("APP_REUSE_PORT") == "1":
         done = _beside(app)
     else:
-        done = _in_place(app, planned_service(f"{name}/daprd"))
+        done = _in_place(app, planned_service(f"{name}/daprd"), stopped)
     say(done.line())
     return done
 
@@ -93,7 +97,7 @@ def stop(name: str, grace: float = STOP_GRACE_SECONDS) -> None:
         _terminate(pid, name, grace)
 
 
-def _in_place(app: Service, sidecar: Service) -> Restarted:
+def _in_place(app: Service, sidecar: Service, stopped_hook: Callable[[], None]) -> Restarted:
     began = time.monotonic()
     try:
         drained = drain(app_port(app))
@@ -103,6 +107,7 @@ def _in_place(app: Service, sidecar: Service) -> Restarted:
     stop(sidecar.name)
     stop(app.name)
     stopping = time.monotonic() - stopped
+    stopped_hook()
     try:
         start_services([sidecar, app])
     except KeyError as exc:

@@ -30,7 +30,6 @@ from tests.chaos import invariants
 from tests.chaos.load import Load, Plan, SentOrder, make_orders, set_up
 from tests.upgrade.histories import NEW, Switch, check_versions
 from tests.upgrade.report import Result
-from tests.upgrade.stack import OLD_RELEASE
 
 NEW_RELEASE = {"SAGA_LATEST_VERSION": NEW}
 PARTICIPANT = "payment-service"  # paused while order-service restarts
@@ -45,13 +44,15 @@ class Size:
     rate: float  # orders per second, below what the stack sustains (chaos suite: 4/s)
     seconds: float  # how long orders flow
     lead: float  # orders flow this long before the pause
-    pause: float  # the participant's pause
+    # The participant is paused this long before order-service's restart begins, and stays
+    # paused until the old instance has stopped (its sagas parked across it).
+    pause: float
     restart_others: bool  # every other app too, not only order-service and the gateway
 
 
 SIZES = {
-    "subset": Size("subset", rate=3.0, seconds=30.0, lead=3.0, pause=8.0, restart_others=False),
-    "full": Size("full", rate=4.0, seconds=75.0, lead=5.0, pause=12.0, restart_others=True),
+    "subset": Size("subset", rate=3.0, seconds=30.0, lead=3.0, pause=2.0, restart_others=False),
+    "full": Size("full", rate=4.0, seconds=75.0, lead=5.0, pause=6.0, restart_others=True),
 }
 
 
@@ -118,28 +119,25 @@ def _roll_out(load: Load, replicas: int, size: Size, restarts: list[str]) -> Swi
 
 
 def _restart_while_paused(name: str, paused: list[str], seconds: float, out: list[str]) -> float:
-    """Pauses `paused` for `seconds`, restarts `name` onto the new release while they are
-    paused; the wall-clock time the restart began."""
-    resume_at = time.monotonic() + seconds
+    """Pauses `paused`, restarts `name` onto the new release `seconds` later and resumes them
+    once the old instance has stopped; the wall-clock time the restart began. (Resumed at a
+    fixed time instead, the participant came back while the old instance drained or stopped,
+    the parked sagas finished on it, and no v1 saga was in flight across the deploy.)"""
     pause(paused)
-    resumer = threading.Timer(seconds, resume, [paused])
-    resumer.start()
+    resumed = threading.Event()
+
+    def resume_once() -> None:
+        if not resumed.is_set():
+            resumed.set()
+            resume(paused)
+
     try:
-        _until(resume_at - restart_lead(seconds))  # sagas parked on the participant a while
+        _until(time.monotonic() + seconds)  # sagas reach the participant and wait for it
         began = time.time()
-        out.append(restart(name, NEW_RELEASE).line())
+        out.append(restart(name, NEW_RELEASE, stopped=resume_once).line())
     finally:
-        resumer.join()  # resumes on time, whether the restart went well or not
+        resume_once()  # whether the restart went well or not
     return began
-
-
-def restart_lead(pause_seconds: float) -> float:
-    """How long before the participant resumes the restart begins: half-way through the pause,
-    or earlier, so that the app stops (after its drain, at most DRAIN_MOST_SECONDS) a second
-    before the resume. Begun half-way through an 8 s pause, the drain outlasted it, the parked
-    sagas finished first, and no v1 saga was in flight across the deploy (2026-12-08)."""
-    drain_most = float(OLD_RELEASE["DRAIN_MOST_SECONDS"])
-    return min(pause_seconds, max(pause_seconds / 2, drain_most + 1.0))
 
 
 def pause(names: list[str]) -> None:
