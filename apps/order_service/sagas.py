@@ -81,11 +81,6 @@ class Sagas:
         self.db, self.workflows, self.scheduler, self.timeouts = db, workflows, scheduler, timeouts
         self.commands, self.daily_limit = commands, daily_limit
         self._sending: set[asyncio.Task[None]] = set()
-        # Scheduling calls not yet answered, by order id. A call the caller stopped waiting for
-        # is never cancelled and never doubled: cancelled or overlapping calls to recreate one
-        # instance left its workflow state "invalid" in Dapr 1.18.3 (chaos, rebalance): no
-        # terminate or reminder ever took on it again (docs/replicas-availability.md).
-        self.scheduling: dict[str, asyncio.Task[str]] = {}
 
     async def start(self, order: Order) -> bool:
         """Schedules the order's saga and sends its reservation; False (logged) if the saga
@@ -172,28 +167,14 @@ class Sagas:
         return SagaInput.read(payload).wire()
 
     async def _schedule(self, order: Order, payload: dict[str, Any]) -> bool:
-        """True once the saga is scheduled. Waits at most the scheduling timeout for this
-        order's call still in flight if there is one (its outcome is this call's), else for a
-        new call."""
-        call = self.scheduling.get(order.order_id)
-        if call is None:
+        try:
             with continue_trace(order.traceparent):
-                call = asyncio.create_task(
+                await asyncio.wait_for(
                     self.scheduler.schedule_new_orchestration(
                         ORDER_SAGA, input=payload, instance_id=order.order_id
-                    )
+                    ),
+                    RESCHEDULE_TIMEOUT_SECONDS if payload["resume"] else SCHEDULE_TIMEOUT_SECONDS,
                 )
-            self.scheduling[order.order_id] = call
-            call.add_done_callback(lambda done: self._forget(order.order_id, done))
-        limit = RESCHEDULE_TIMEOUT_SECONDS if payload["resume"] else SCHEDULE_TIMEOUT_SECONDS
-        try:
-            await asyncio.wait_for(asyncio.shield(call), limit)
-        except TimeoutError:
-            log.warning(
-                "saga not scheduled now: no answer in time (the call goes on)",
-                extra={"order_id": order.order_id},
-            )
-            return False
         except Exception as exc:
             if _already_exists(exc) and not payload["resume"]:
                 return True  # a first start that raced another: one saga runs
@@ -201,13 +182,6 @@ class Sagas:
             log.warning("saga not scheduled now: %s", why, extra={"order_id": order.order_id})
             return False
         return True
-
-    def _forget(self, order_id: str, done: asyncio.Task[str]) -> None:
-        """A scheduling call has its answer: the next one for the order is a new call."""
-        if self.scheduling.get(order_id) is done:
-            del self.scheduling[order_id]
-        if not done.cancelled():
-            done.exception()  # read, so that one nobody waited for is not reported as lost
 
     async def _reserve_stock(self, payload: dict[str, Any]) -> None:
         order_id = payload["orderId"]

@@ -17,30 +17,17 @@ from apps.order_service.sagas import Sagas
 
 class HangingScheduler:
     def __init__(self, answer_after: float) -> None:
-        self.answer_after, self.calls, self.answered, self.in_flight = answer_after, 0, 0, 0
-        self.most_in_flight = 0
+        self.answer_after, self.calls = answer_after, 0
 
     async def schedule_new_orchestration(self, name: str, **kwargs: Any) -> str:
         self.calls += 1
-        self.in_flight += 1
-        self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        try:
-            await asyncio.sleep(self.answer_after)
-        finally:
-            self.in_flight -= 1
-        self.answered += 1
+        await asyncio.sleep(self.answer_after)
         return str(kwargs["instance_id"])
 
 
-def with_scheduler(scheduler: object) -> Sagas:
-    sagas = Sagas.__new__(Sagas)  # only the scheduler is used by _schedule
-    sagas.scheduler = scheduler  # type: ignore[assignment]
-    sagas.scheduling = {}
-    return sagas
-
-
 def schedule(answer_after: float) -> tuple[bool, float]:
-    sagas = with_scheduler(HangingScheduler(answer_after))
+    sagas = Sagas.__new__(Sagas)  # only the scheduler is used by _schedule
+    sagas.scheduler = HangingScheduler(answer_after)  # type: ignore[assignment]
     order = SimpleNamespace(order_id="o1", traceparent=None)
     began = time.monotonic()
     done = asyncio.run(sagas._schedule(order, {"resume": False}))  # type: ignore[arg-type]
@@ -57,29 +44,6 @@ def test_a_prompt_sidecar_schedules_the_saga(monkeypatch) -> None:  # type: igno
     monkeypatch.setattr(sagas_module, "SCHEDULE_TIMEOUT_SECONDS", 1.0)
     done, _ = schedule(answer_after=0)
     assert done is True
-
-
-def test_a_call_given_up_on_goes_on_and_is_never_sent_twice(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Cancelled or overlapping calls to recreate one instance left its workflow state
-    "invalid" in Dapr 1.18.3: a later attempt for the same order waits for the call in
-    flight instead of sending another, and takes its outcome."""
-    monkeypatch.setattr(sagas_module, "RESCHEDULE_TIMEOUT_SECONDS", 0.05)
-    scheduler = HangingScheduler(answer_after=0.3)
-    sagas = with_scheduler(scheduler)
-    order = SimpleNamespace(order_id="o1", traceparent=None)
-
-    async def attempts() -> list[bool]:
-        outcomes = []
-        while True:
-            outcomes.append(await sagas._schedule(order, {"resume": True}))  # type: ignore[arg-type]
-            if outcomes[-1] or len(outcomes) > 50:
-                return outcomes
-
-    outcomes = asyncio.run(attempts())
-    assert outcomes[0] is False and outcomes[-1] is True  # given up on first, then answered
-    assert scheduler.calls == 1 and scheduler.answered == 1  # one call, never cancelled
-    assert scheduler.most_in_flight == 1
-    assert sagas.scheduling == {}  # answered: the next attempt is a new call
 
 
 class HangingWorkflows:
